@@ -1,0 +1,213 @@
+"""`genius-wh`: a thin click layer; each command calls one library function and prints."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import date as Date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from genius_wh.errors import GeniusWhError
+from genius_wh.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings_options(func: F) -> F:
+    """Add --data-dir and --config and hand the command a built Settings as `settings`."""
+
+    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Data directory (default: setting data_dir).")
+    @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="TOML settings file (default: $GENIUS_WH_CONFIG).")
+    @click.pass_context
+    @functools.wraps(func)
+    def wrapper(ctx: click.Context, data_dir: Path | None, config: Path | None,
+                **kwargs: Any) -> Any:
+        parent = ctx.find_object(dict) or {}
+        try:
+            settings = load_settings(config or parent.get("config"),
+                                     data_dir=data_dir or parent.get("data_dir"))
+        except GeniusWhError as exc:
+            raise click.ClickException(str(exc)) from exc
+        try:
+            return func(settings=settings, **kwargs)
+        except GeniusWhError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data directory for every command (default: setting data_dir).")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="TOML settings file (default: $GENIUS_WH_CONFIG).")
+@click.version_option(package_name="genius-wh")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
+    """Genius webhooks into a DuckDB analytics warehouse."""
+    ctx.obj = {"data_dir": data_dir, "config": config}
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-scheduler", is_flag=True, help="Serve HTTP only; run no scheduled jobs.")
+@settings_options
+def serve(settings: Settings, host: str, port: int, no_scheduler: bool) -> None:
+    """Run the receiver (production WSGI server) with the scheduler.
+
+    Example: genius-wh --data-dir /srv/genius serve --host 127.0.0.1 --port 8080
+    """
+    from genius_wh.runtime import serve as run_serve
+
+    run_serve(settings, host=host, port=port, with_scheduler=not no_scheduler)
+
+
+@cli.command()
+@settings_options
+def scheduler(settings: Settings) -> None:
+    """Run the scheduled jobs (batch, nightly export) alone, in the foreground.
+
+    Example: genius-wh --data-dir /srv/genius scheduler
+    """
+    from genius_wh.runtime import run_scheduler
+
+    run_scheduler(settings)
+
+
+@cli.command()
+@settings_options
+def batch(settings: Settings) -> None:
+    """Run one batch now: spool to Parquet to DuckDB; prints rows loaded per table.
+
+    Example: genius-wh batch
+    """
+    from warehouse.batch import run_batch
+
+    report = run_batch(settings)
+    for table, rows in report.rows_loaded.items():
+        click.echo(f"{table}\t{rows}")
+    if report.skipped:
+        click.echo(f"skipped: {report.skipped}", err=True)
+
+
+@cli.command()
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Local date to export (default: yesterday in `timezone`).")
+@settings_options
+def export(settings: Settings, day: Any) -> None:
+    """Write the nightly Parquet export of one date (rows received on that local date).
+
+    Example: genius-wh export --date 2026-11-23
+    """
+    from warehouse.export import export_date
+
+    report = export_date(settings, day.date() if day is not None else None)
+    for table, rows in report.rows.items():
+        click.echo(f"{table}\t{rows}")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@settings_options
+def sql(settings: Settings, query: str, fmt: str) -> None:
+    """Run SQL on the warehouse and print the result.
+
+    Example: genius-wh sql "SELECT campaign, count(*) FROM session_ended GROUP BY 1" --format csv
+    """
+    from genius_wh.output import print_result
+    from warehouse import connect
+
+    with connect(data_dir=settings.data_dir) as con:
+        try:
+            cursor = con.execute(query)
+        except Exception as exc:  # duckdb.Error: shown to the user as it is
+            raise click.ClickException(str(exc)) from exc
+        columns = [d[0] for d in cursor.description or []]
+        print_result(columns, cursor.fetchall(), fmt)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@settings_options
+def status(settings: Settings, fmt: str) -> None:
+    """Show spool backlog, last batch and its outcome, rows per table, last export.
+
+    Example: genius-wh status --format json
+    """
+    from genius_wh.output import print_status
+    from warehouse.status import collect_status
+
+    print_status(collect_status(settings), fmt)
+
+
+@cli.command()
+@click.option("--url", default=None, help="Receiver to POST to, e.g. http://127.0.0.1:8080/.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write webhook bodies as JSON lines instead of sending them.")
+@click.option("--token", default=None, help="Genius-Webhook-Token header to send.")
+@click.option("--rate", type=float, default=0, show_default=True,
+              help="Events per second (0: as fast as possible).")
+@click.option("--count", type=int, default=1000, show_default=True, help="Events to generate.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@settings_options
+def simulate(settings: Settings, url: str | None, out: Path | None, token: str | None,
+             rate: float, count: int, seed: int) -> None:
+    """Generate realistic Genius traffic from a model of a contact centre.
+
+    Example: genius-wh simulate --url http://127.0.0.1:8080/ --rate 50 --count 5000 --seed 1
+    """
+    if (url is None) == (out is None):
+        raise click.UsageError("give exactly one of --url and --out")
+    from genius_wh.simulator import simulate as run_simulation
+
+    sent = run_simulation(url=url, out=out, token=token, rate=rate, count=count, seed=seed,
+                          tz=settings.tz)
+    click.echo(f"{sent} events {'sent to ' + url if url else 'written to ' + str(out)}")
+
+
+@cli.command()
+@settings_options
+def rebuild(settings: Settings) -> None:
+    """Build the warehouse afresh from the spool archive, then swap it in.
+
+    Example: genius-wh rebuild
+    """
+    from warehouse.rebuild import rebuild as run_rebuild
+
+    report = run_rebuild(settings, progress=True)
+    for table, rows in report.rows_loaded.items():
+        click.echo(f"{table}\t{rows}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@settings_options
+def replay(settings: Settings, files: tuple[Path, ...]) -> None:
+    """Re-ingest JSON-lines files (spool archive lines or one webhook body per line).
+
+    Example: genius-wh replay data/spool/archive/2026-11-23/*.jsonl
+    """
+    from ingest.replay import replay_files
+
+    report = replay_files(settings, list(files), progress=True)
+    click.echo(f"{report.accepted} events spooled, {report.quarantined} quarantined")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="genius-wh")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Folder names under the data directory: the one place every stage takes them from.
+
+The folder a file sits in is its state:
+
+- `spool/open/`     segments a receiver process is appending to (held with an flock)
+- `spool/ready/`    sealed segments waiting for a batch
+- `spool/working/<chunk_id>/`  segments claimed by a batch chunk
+- `spool/archive/<YYYY-MM-DD>/` segments fully loaded (kept for `rebuild`)
+- `quarantine/`     raw bodies and spool lines that could not be taken in, byte for byte
+- `lake/<table>/date=YYYY-MM-DD/<chunk_id>.parquet`  typed Parquet, one file per chunk
+- `exports/<table>/date=YYYY-MM-DD/<table>.parquet`  nightly exports
+- `warehouse.duckdb`  the warehouse (one writer: the loader)
+- `snapshots/`      read-only copies of the warehouse published for readers
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+WAREHOUSE_FILE = "warehouse.duckdb"
+SEGMENT_SUFFIX = ".jsonl"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataLayout:
+    """Paths of every folder under one data directory."""
+
+    root: Path
+
+    @property
+    def spool(self) -> Path:
+        return self.root / "spool"
+
+    @property
+    def spool_open(self) -> Path:
+        return self.spool / "open"
+
+    @property
+    def spool_ready(self) -> Path:
+        return self.spool / "ready"
+
+    @property
+    def spool_working(self) -> Path:
+        return self.spool / "working"
+
+    @property
+    def spool_archive(self) -> Path:
+        return self.spool / "archive"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / WAREHOUSE_FILE
+
+    @property
+    def batch_lock(self) -> Path:
+        return self.root / ".batch.lock"
+
+    def ensure(self) -> DataLayout:
+        """Create every folder (idempotent) and return self."""
+        for path in (self.spool_open, self.spool_ready, self.spool_working,
+                     self.spool_archive, self.quarantine, self.lake, self.exports,
+                     self.snapshots):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
