@@ -1,0 +1,3 @@
+from genius_wh.cli import main
+
+main()
