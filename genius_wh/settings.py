@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         0, ge=0, description="Days to keep loaded spool segments in spool/archive; 0 keeps "
         "them for ever (needed by `rebuild`).",
     )
+    warehouse_lock_wait_seconds: float = Field(
+        30, ge=0, description="How long `genius-wh batch` waits for another process (a DuckDB "
+        "client) to release warehouse.duckdb before it gives up; nothing is lost meanwhile.",
+    )
     server_threads: int = Field(
         32, gt=0, description="Worker threads of the WSGI server."
     )

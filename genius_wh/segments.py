@@ -1,0 +1,117 @@
+"""Spool segments: names, the open/ready protocol, sealing abandoned segments, listing.
+
+- a receiver process appends to `spool/open/<name>.jsonl` and holds an exclusive flock on it
+  for the segment's whole life;
+- `<name>` = `<UTC yyyymmddTHHMMSSffffff>-<hostname>-<pid>-<seq>`: sortable by creation time,
+  unique across hosts, processes and the segments of one process;
+- sealing is `os.replace` from `open/` to `ready/` (atomic on one filesystem);
+- a segment in `open/` whose flock can be taken belongs to a dead process: `seal_abandoned`
+  moves it to `ready/` while holding that flock, so a live writer is never robbed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
+
+_SEQUENCE = itertools.count(1)
+
+
+def _host() -> str:
+    """Host name made safe for a file name (no dots or dashes inside a field)."""
+    raw = socket.gethostname().split(".")[0] or "host"
+    return "".join(c if c.isalnum() else "_" for c in raw)
+
+
+def segment_name(now: datetime | None = None) -> str:
+    """A new segment file name, unique per host, process and call, sortable by time."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    stamp = moment.strftime("%Y%m%dT%H%M%S%f")
+    return f"{stamp}-{_host()}-{os.getpid()}-{next(_SEQUENCE):06d}{SEGMENT_SUFFIX}"
+
+
+def create_locked(layout: DataLayout, name: str) -> int:
+    """Create open/<name> already flocked (made under a hidden name, then renamed)."""
+    hidden = layout.spool_open / f".{name}.new"
+    fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.replace(hidden, layout.spool_open / name)
+        _fsync_dir(layout.spool_open)
+    except OSError:
+        os.close(fd)
+        hidden.unlink(missing_ok=True)
+        raise
+    return fd
+
+
+def try_lock(fd: int) -> bool:
+    """Take an exclusive non-blocking flock on fd; False when another holder has it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def seal(path: Path, layout: DataLayout) -> Path:
+    """Move one open segment to ready/ (atomic rename) and return its new path."""
+    target = layout.spool_ready / path.name
+    os.replace(path, target)
+    _fsync_dir(layout.spool_ready)
+    _fsync_dir(path.parent)
+    return target
+
+
+def seal_abandoned(layout: DataLayout) -> list[Path]:
+    """Move to ready/ every open segment whose writer is gone (its flock can be taken)."""
+    sealed: list[Path] = []
+    layout.spool_ready.mkdir(parents=True, exist_ok=True)
+    if not layout.spool_open.is_dir():
+        return sealed
+    for path in sorted(layout.spool_open.glob(f"*{SEGMENT_SUFFIX}")):
+        moved = _seal_if_abandoned(path, layout)
+        if moved is not None:
+            sealed.append(moved)
+    return sealed
+
+
+def _seal_if_abandoned(path: Path, layout: DataLayout) -> Path | None:
+    """Seal `path` when its flock can be taken; None when it is live or already gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None  # sealed by its writer or another batch meanwhile
+    try:
+        if not try_lock(fd):
+            return None
+        if not path.exists():
+            return None  # the lock was taken on a file that was moved just before
+        if os.fstat(fd).st_size == 0:
+            path.unlink()
+            return None
+        return seal(path, layout)
+    finally:
+        os.close(fd)
+
+
+def list_ready(layout: DataLayout) -> list[Path]:
+    """Sealed segments waiting for a batch, oldest first (by name)."""
+    if not layout.spool_ready.is_dir():
+        return []
+    return sorted(layout.spool_ready.glob(f"*{SEGMENT_SUFFIX}"), key=lambda p: p.name)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,151 @@
+"""Receiver metrics that stay right with several processes on one data directory.
+
+Each process counts in memory and writes its totals to `metrics/ingest-<host>-<pid>.json`
+(atomic replace, at most once a second and at shutdown). /metrics sums every process's file
+(its own counts taken live), adds the batch figures of `metrics/batch.json` and renders the
+Prometheus text format with prometheus-client. Files of stopped processes are kept, so
+counters never go backwards when a worker restarts. (prometheus-client's own multiprocess mode
+needs an environment variable set before import, one per interpreter: that does not fit a
+data directory given as a setting.)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable, Iterator
+
+import orjson
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from genius_wh.layout import DataLayout
+from genius_wh.tables import ACTION_TABLES
+from ingest.gauges import read_batch, write_json_atomic
+
+log = logging.getLogger("genius_wh.ingest.metrics")
+
+FLUSH_SECONDS = 1.0
+EVENTS = "genius_wh_events_received"
+BYTES = "genius_wh_received_bytes"
+REJECTED = "genius_wh_rejected_requests"
+REPAIRS = "genius_wh_trailing_comma_repairs"
+HELP = {
+    EVENTS: "Webhook events received, by action and outcome (accepted, quarantined, failed).",
+    BYTES: "Bytes of webhook bodies received.",
+    REJECTED: "Requests refused, by reason.",
+    REPAIRS: "Bodies whose trailing commas were repaired.",
+}
+LABELS = {EVENTS: ("action", "outcome"), BYTES: (), REJECTED: ("reason",), REPAIRS: ()}
+
+Key = tuple[str, tuple[str, ...]]
+Rows = list[tuple[str, list[str], float]]
+
+
+def action_label(action: str) -> str:
+    """The action as a bounded metric label: a known action or `other`."""
+    lowered = action.strip().lower()
+    return lowered if lowered in ACTION_TABLES else "other"
+
+
+class IngestMetrics:
+    """Counters of one receiver process, shared through files under the data directory."""
+
+    def __init__(self, layout: DataLayout) -> None:
+        self.layout = layout
+        host = socket.gethostname().split(".")[0]
+        self.path = layout.metrics / f"ingest-{host}-{os.getpid()}.json"
+        self._counts: dict[Key, float] = {}
+        self._lock = threading.Lock()
+        self._flushed = 0.0
+
+    def inc(self, name: str, *labels: str, amount: float = 1.0) -> None:
+        """Add to one counter; flush to the process file when a second has passed."""
+        with self._lock:
+            key = (name, labels)
+            self._counts[key] = self._counts.get(key, 0.0) + amount
+        if time.monotonic() - self._flushed >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write this process's totals to its file (a full disk only delays it)."""
+        self._flushed = time.monotonic()
+        with self._lock:
+            rows = [[name, list(labels), value] for (name, labels), value in self._counts.items()]
+        try:
+            write_json_atomic(self.path, rows)
+        except OSError as exc:
+            log.warning("cannot write metrics file %s: %s", self.path, exc)
+
+    def render(self) -> bytes:
+        """All processes' counters plus the batch gauges, in Prometheus text format."""
+        self.flush()
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_FileCollector(self))
+        return generate_latest(registry)
+
+    def _snapshot(self) -> dict[Key, float]:
+        """A copy of this process's counts."""
+        with self._lock:
+            return dict(self._counts)
+
+    def totals(self) -> dict[Key, float]:
+        """Sum of every process file under the data directory."""
+        totals: dict[Key, float] = {}
+        own: Rows = [(n, list(labels), v) for (n, labels), v in self._snapshot().items()]
+        for path in sorted(self.layout.metrics.glob("ingest-*.json")):
+            rows = own if path == self.path else _read_rows(path)
+            for name, labels, value in rows:
+                key = (name, tuple(labels))
+                totals[key] = totals.get(key, 0.0) + value
+        return totals
+
+
+class _FileCollector(Collector):
+    """Builds metric families from the summed files and batch.json at scrape time."""
+
+    def __init__(self, metrics: IngestMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        totals = self.metrics.totals()
+        for name, help_text in HELP.items():
+            family = CounterMetricFamily(name, help_text, labels=LABELS[name])
+            for (key_name, labels), value in sorted(totals.items()):
+                if key_name == name:
+                    family.add_metric(list(labels), value)
+            yield family
+        yield from _batch_families(self.metrics.layout)
+
+
+def _batch_families(layout: DataLayout) -> Iterable[Metric]:
+    """Gauges from the batch's figures file (nothing until a batch has reported)."""
+    figures = read_batch(layout.root)
+    lag = GaugeMetricFamily("genius_wh_batch_lag_seconds",
+                            "Age of the oldest event the last batch loaded, at its end.")
+    last = GaugeMetricFamily("genius_wh_last_batch_timestamp_seconds",
+                             "When the last batch finished (Unix time).")
+    ok = GaugeMetricFamily("genius_wh_last_batch_ok", "1 when the last batch succeeded.")
+    rows = CounterMetricFamily("genius_wh_rows_loaded", "Rows loaded into the warehouse.",
+                               labels=["table"])
+    if figures is not None:
+        lag.add_metric([], figures["lag_seconds"])
+        last.add_metric([], figures["finished_at"])
+        ok.add_metric([], 1.0 if figures["ok"] else 0.0)
+        for table, count in sorted(figures["rows_loaded_total"].items()):
+            rows.add_metric([table], count)
+    return [lag, last, ok, rows]
+
+
+def _read_rows(path: os.PathLike[str]) -> Rows:
+    """Rows of one process file; a file being replaced or damaged counts as empty."""
+    try:
+        with open(path, "rb") as handle:
+            rows = orjson.loads(handle.read())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return []
+    return [(str(r[0]), [str(x) for x in r[1]], float(r[2])) for r in rows]

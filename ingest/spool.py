@@ -1,0 +1,209 @@
+"""The per-process spool writer: group commit into flocked segments, sealed by size or age.
+
+- request threads hand their encoded line to `append`, which waits;
+- one writer thread takes every queued line, writes them with one `write`, `fsync`s, then wakes
+  the waiting threads: only then do they answer 200;
+- an OSError fails exactly the lines of that commit (their segment is truncated back, so no
+  half line stays behind) and the writer keeps serving later commits once the disk recovers;
+- the open segment is sealed to `spool/ready/` when it reaches `segment_bytes`, when it is
+  older than `segment_seconds` and not empty (also while idle), and on `close`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from genius_wh import segments
+from genius_wh.layout import DataLayout
+from ingest.errors import SpoolUnavailable
+
+log = logging.getLogger("genius_wh.ingest.spool")
+
+COMMIT_TIMEOUT_SECONDS = 30.0
+PROBE_BYTES = 4096
+MAX_IDLE_SECONDS = 3600.0
+
+
+@dataclass(kw_only=True)
+class _Waiter:
+    """Lines of one caller waiting for their commit."""
+
+    data: bytes
+    done: threading.Lock = field(default_factory=threading.Lock)
+    error: OSError | None = None
+
+    def __post_init__(self) -> None:
+        self.done.acquire()  # released by the writer thread once the commit is over
+
+
+@dataclass(kw_only=True)
+class _Segment:
+    """The open segment: its flocked descriptor, committed size and birth time."""
+
+    path: Path
+    fd: int
+    size: int = 0
+    born: float = field(default_factory=time.monotonic)
+
+
+class SpoolWriter:
+    """Durable appends for one process; `append` returns only once the line is fsynced."""
+
+    def __init__(self, layout: DataLayout, *, segment_bytes: int,
+                 segment_seconds: float) -> None:
+        self.layout = layout
+        self.segment_bytes = segment_bytes
+        self.segment_seconds = segment_seconds
+        self._queue: list[_Waiter] = []
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._segment: _Segment | None = None
+        self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
+
+    def start(self) -> SpoolWriter:
+        """Create the spool folders and start the writer thread."""
+        self.layout.spool_open.mkdir(parents=True, exist_ok=True)
+        self.layout.spool_ready.mkdir(parents=True, exist_ok=True)
+        self._thread.start()
+        return self
+
+    def append(self, data: bytes) -> None:
+        """Make `data` (whole lines) durable; raises SpoolUnavailable when it cannot."""
+        waiter = _Waiter(data=data)
+        with self._cond:
+            if self._stopping or not self._thread.is_alive():
+                raise SpoolUnavailable("the spool writer is not running")
+            self._queue.append(waiter)
+            self._cond.notify()
+        if not waiter.done.acquire(timeout=COMMIT_TIMEOUT_SECONDS):
+            raise SpoolUnavailable(f"spool commit took over {COMMIT_TIMEOUT_SECONDS:.0f} s")
+        if waiter.error is not None:
+            raise SpoolUnavailable(f"spool write failed: {waiter.error}") from waiter.error
+
+    def close(self) -> None:
+        """Commit what is queued, seal the open segment and stop the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join()
+        else:
+            self._seal()
+
+    def writable(self) -> bool:
+        """True when the writer runs and a small file can be written and fsynced in the spool."""
+        if not self._thread.is_alive():
+            return False
+        probe = self.layout.spool_open / f".probe-{os.getpid()}-{threading.get_ident()}"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                _write_all(fd, b"\0" * PROBE_BYTES)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            return False
+        finally:
+            probe.unlink(missing_ok=True)
+        return True
+
+    def _run(self) -> None:
+        """Writer thread: commit queued lines in groups; seal by size and age."""
+        while True:
+            with self._cond:
+                if not self._queue and not self._stopping:
+                    self._cond.wait(self._idle_timeout())
+                batch, self._queue = self._queue, []
+                stopping = self._stopping
+            if batch:
+                self._commit(batch)
+            self._seal_if_due()
+            if stopping and not batch:
+                break
+        self._seal()
+
+    def _idle_timeout(self) -> float | None:
+        """How long the idle writer may sleep before the open segment is due for sealing."""
+        if self._segment is None or self._segment.size == 0:
+            return None
+        due = self._segment.born + self.segment_seconds - time.monotonic()
+        return min(max(0.0, due), MAX_IDLE_SECONDS)
+
+    def _commit(self, batch: list[_Waiter]) -> None:
+        """Write and fsync one group of lines, then wake every waiter."""
+        try:
+            self._write_durably(b"".join(w.data for w in batch))
+        except OSError as exc:
+            log.error("spool write of %d lines failed: %s", len(batch), exc)
+            for waiter in batch:
+                waiter.error = exc
+        finally:
+            for waiter in batch:
+                waiter.done.release()
+
+    def _write_durably(self, data: bytes) -> None:
+        """Append data to the open segment and fsync; on failure truncate back and raise."""
+        segment = self._segment or self._open_segment()
+        try:
+            _write_all(segment.fd, data)
+            os.fsync(segment.fd)
+        except OSError:
+            self._roll_back(segment)
+            raise
+        segment.size += len(data)
+
+    def _open_segment(self) -> _Segment:
+        """Create a new flocked segment in spool/open/."""
+        name = segments.segment_name()
+        fd = segments.create_locked(self.layout, name)
+        self._segment = _Segment(path=self.layout.spool_open / name, fd=fd)
+        return self._segment
+
+    def _roll_back(self, segment: _Segment) -> None:
+        """Cut a failed commit off the segment; give the segment up if even that fails."""
+        try:
+            os.ftruncate(segment.fd, segment.size)
+            os.fsync(segment.fd)
+        except OSError as exc:
+            log.error("cannot truncate %s after a failed write (%s); leaving it to the batch",
+                      segment.path.name, exc)
+            os.close(segment.fd)
+            self._segment = None
+
+    def _seal_if_due(self) -> None:
+        """Seal the open segment when it is big enough or old enough."""
+        segment = self._segment
+        if segment is None or segment.size == 0:
+            return
+        old = time.monotonic() - segment.born >= self.segment_seconds
+        if old or segment.size >= self.segment_bytes:
+            self._seal()
+
+    def _seal(self) -> None:
+        """Move the open segment to ready/ (or drop it when empty) and release its flock."""
+        segment, self._segment = self._segment, None
+        if segment is None:
+            return
+        try:
+            if segment.size == 0:
+                segment.path.unlink(missing_ok=True)
+            else:
+                segments.seal(segment.path, self.layout)
+        except OSError as exc:
+            log.error("cannot seal %s (%s); the next batch will", segment.path.name, exc)
+        finally:
+            os.close(segment.fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until every byte is written (a short write is retried, an error raised)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

@@ -1,0 +1,43 @@
+"""The scheduler runs the same batch as `genius-wh batch`, and the nightly export."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from genius_wh.scheduler import build_scheduler
+from warehouse_support import make_settings, mixed_bodies, query, write_segment
+
+
+def test_scheduled_batch_loads_spool_lines(tmp_path: Path) -> None:
+    scheduler = build_scheduler(make_settings(tmp_path, batch_interval_seconds=0.2),
+                                blocking=False)
+    scheduler.start()
+    try:
+        write_segment(tmp_path, mixed_bodies(8))
+        deadline = time.monotonic() + 20
+        rows: list[tuple[object, ...]] = []
+        while time.monotonic() < deadline:
+            rows = query(tmp_path, "SELECT count(*) FROM agent_activity")
+            if rows == [(2,)]:
+                break
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert rows == [(2,)]
+
+
+def test_batch_job_skips_overlaps_and_export_follows_the_crontab(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, batch_interval_seconds=5, export_cron="15 3 * * *",
+                             timezone="Europe/London")
+    scheduler = build_scheduler(settings, blocking=False)
+    batch, export = scheduler.get_job("batch"), scheduler.get_job("export")
+    assert (batch.max_instances, batch.coalesce) == (1, True)
+    assert isinstance(batch.trigger, IntervalTrigger)
+    assert batch.trigger.interval.total_seconds() == 5
+    assert isinstance(export.trigger, CronTrigger)
+    assert str(export.trigger) == "cron[month='*', day='*', day_of_week='*', hour='3', minute='15']"
+    assert str(export.trigger.timezone) == "Europe/London"

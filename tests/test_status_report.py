@@ -1,0 +1,44 @@
+"""`genius-wh status` figures come from files and the newest snapshot only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from genius_wh.layout import DataLayout
+from warehouse.batch import run_batch
+from warehouse.status import collect_status
+from warehouse_support import make_settings, mixed_bodies, write_segment
+
+
+def test_status_of_a_fresh_data_dir_is_all_zeros(tmp_path: Path) -> None:
+    status = collect_status(make_settings(tmp_path))
+    assert status["last_batch"] is None
+    assert set(status["rows"].values()) == {0}
+    assert status["spool"]["ready"] == {"segments": 0, "lines": 0, "bytes": 0}
+
+
+def test_status_shows_backlog_last_batch_rows_and_unknown_fields(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    write_segment(tmp_path, mixed_bodies(8))
+    run_batch(settings)
+    pending = write_segment(tmp_path, mixed_bodies(3, start=50))
+    status = collect_status(settings)
+    orjson.dumps(status)  # JSON-serialisable
+    assert status["spool"]["ready"] == {"segments": 1, "lines": 3,
+                                        "bytes": pending.stat().st_size}
+    assert status["last_batch"]["outcome"] == "ok"
+    assert status["rows"]["session_ended"] == 2
+    assert {"action": "AgentActivity", "field": "seq"} in [
+        {"action": u["action"], "field": u["field"]} for u in status["unknown_fields"]]
+    assert status["load_issues"] == {"total": 0, "last_24h": 0}
+
+
+def test_status_reads_the_export_manifest(tmp_path: Path) -> None:
+    exports = DataLayout(root=tmp_path).exports
+    exports.mkdir(parents=True)
+    (exports / "_manifest.json").write_bytes(orjson.dumps(
+        {"dates": {"2026-11-22": {"session_ended": 3}, "2026-11-23": {"session_ended": 5}}}))
+    assert collect_status(make_settings(tmp_path))["last_export"] == {
+        "date": "2026-11-23", "files": {"session_ended": 5}}

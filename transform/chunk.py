@@ -1,0 +1,133 @@
+"""transform_chunk: spool segments in, Parquet files and a ChunkResult out."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
+from transform.lake import lake_path, write_recorddata, write_rows
+from transform.normalise import ACTION_NAMES, normalise_event
+from transform.reader import SpoolLine, read_segment
+from transform.recordcolumns import RecorddataColumns
+from transform.result import ChunkResult, LoadIssue, QuarantinedLine, UnknownField
+
+#: Every table a chunk can write, in a stable order.
+TABLES = (*EVENT_TABLES, SESSION_RECORDDATA)
+
+
+class ChunkBuilder:
+    """Accumulates one chunk's rows in columnar form, per table and local date."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self.tables: dict[tuple[str, date], list[list[Any]]] = {}
+        self.recorddata = RecorddataColumns()
+        self.issues: list[LoadIssue] = []
+        self.unknown: dict[tuple[str, str], list[Any]] = {}
+        self.quarantined: list[QuarantinedLine] = []
+        self.seen_ids: set[str] = set()
+        self.events = 0
+        self.duplicates = 0
+
+    def add(self, line: SpoolLine) -> None:
+        """Normalise one spool line into its table (a repeated event_id is counted, not kept)."""
+        self.events += 1
+        record = line.record
+        event_id = record["event_id"]
+        if event_id in self.seen_ids:
+            self.duplicates += 1
+            return
+        self.seen_ids.add(event_id)
+        event = normalise_event(record["body"], tz=self.tz)
+        event.row[0] = event_id
+        event.row[2] = line.received_at
+        day = line.received_at.astimezone(self.tz).date()
+        rows = self.tables.get((event.table, day))
+        if rows is None:
+            rows = self.tables[(event.table, day)] = []
+        rows.append(event.row)
+        for problem in event.problems:
+            self.issues.append(LoadIssue(
+                event_id=event_id, table=event.table, column=problem.column,
+                value=problem.value, problem=problem.problem, segment=line.segment,
+                line=line.line))
+        if event.unknown:
+            self._unknown(record["action"], event.unknown, line.received_at)
+        if event.recorddata is not None:
+            for problem_text in self.recorddata.add(event_id, event.recorddata, day,
+                                                    line.received_at):
+                self.issues.append(LoadIssue(
+                    event_id=event_id, table=SESSION_RECORDDATA, column="recorddata",
+                    value="", problem=problem_text, segment=line.segment, line=line.line))
+
+    def _unknown(self, action: str, fields: list[str], received: datetime) -> None:
+        name = ACTION_NAMES.get(action.strip().lower(), action)
+        for field in fields:
+            entry = self.unknown.get((name, field))
+            if entry is None:
+                self.unknown[(name, field)] = [1, received, received]
+                continue
+            entry[0] += 1
+            entry[1] = min(entry[1], received)
+            entry[2] = max(entry[2], received)
+
+    def write(self, lake_dir: Path, chunk_id: str) -> dict[str, list[Path]]:
+        """Write every (table, date) that has rows; returns the files by table."""
+        files: dict[str, list[Path]] = {table: [] for table in TABLES}
+        for (table, day), rows in sorted(self.tables.items()):
+            path = lake_path(lake_dir, table, day, chunk_id)
+            write_rows(path, EVENT_TABLES[table], rows)
+            files[table].append(path)
+        for day in sorted(self.recorddata.groups):
+            path = lake_path(lake_dir, SESSION_RECORDDATA, day, chunk_id)
+            write_recorddata(path, self.recorddata, day)
+            files[SESSION_RECORDDATA].append(path)
+        return files
+
+    def result(self, chunk_id: str, files: dict[str, list[Path]]) -> ChunkResult:
+        """The hand-over record for the loader."""
+        rows = {table: 0 for table in TABLES}
+        for (table, _day), table_rows in self.tables.items():
+            rows[table] += len(table_rows)
+        rows[SESSION_RECORDDATA] = sum(map(self.recorddata.rows, self.recorddata.groups))
+        unknown = [UnknownField(action=action, field=field, count=count, first_seen=first,
+                                last_seen=last)
+                   for (action, field), (count, first, last) in self.unknown.items()]
+        return ChunkResult(
+            chunk_id=chunk_id, files=files, rows=rows,
+            recorddata_types=dict(self.recorddata.types), fields=self.recorddata.fields_seen(),
+            issues=self.issues, unknown_fields=unknown, quarantined=self.quarantined,
+            events=self.events, duplicates=self.duplicates)
+
+
+def transform_chunk(segments: list[Path], *, chunk_id: str, lake_dir: Path,
+                    quarantine_dir: Path, tz: tzinfo) -> ChunkResult:
+    """Normalise the spool segments of one chunk into Parquet files in the lake."""
+    builder = ChunkBuilder(tz)
+    with _no_cyclic_gc():
+        for segment in segments:
+            for item in read_segment(segment, quarantine_dir):
+                if isinstance(item, SpoolLine):
+                    builder.add(item)
+                else:
+                    builder.quarantined.append(item)
+        files = builder.write(lake_dir, chunk_id)
+    return builder.result(chunk_id, files)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic collector: a chunk builds millions of acyclic objects, and the
+    collector would rescan them again and again (it doubled the chunk's CPU time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -1,0 +1,21 @@
+"""Errors of the transform stage, grouped by what the caller should do."""
+
+from __future__ import annotations
+
+from genius_wh.errors import GeniusWhError
+
+
+class TransformError(GeniusWhError):
+    """Base of every error the transform stage raises on purpose."""
+
+
+class BadLine(TransformError):
+    """Skippable: a spool line that cannot be read; it goes to quarantine with the reason."""
+
+
+class ConversionError(ValueError):
+    """A value cannot be converted for its typed column; the row keeps NULL there."""
+
+
+class LakeWriteError(TransformError):
+    """Retriable: a Parquet file could not be written (disk full, permissions); rerun the chunk."""

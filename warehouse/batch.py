@@ -1,0 +1,166 @@
+"""One batch: recovery first, seal abandoned segments, claim chunks, transform, load exactly
+once, archive, publish a snapshot for readers (docs/DESIGN.md, "Chunks, exactly once")."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from genius_wh.layout import DataLayout
+from genius_wh.segments import list_ready, seal_abandoned
+from genius_wh.settings import Settings
+from transform import transform_chunk
+from warehouse.chunks import (
+    apply_retention,
+    archive,
+    chunk_segments,
+    claim,
+    iter_chunks,
+    new_chunk_id,
+    working_chunks,
+)
+from warehouse.errors import BatchFailed, WarehouseBusy
+from warehouse.ledger import finish_batch, start_batch
+from warehouse.loader import load_chunk, loaded_segments, open_writer
+from warehouse.schema import LOADED_TABLES, ensure_schema
+from warehouse.snapshots import publish_snapshot
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True, kw_only=True)
+class BatchReport:
+    """What one batch (or rebuild) did."""
+
+    rows_loaded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOADED_TABLES, 0))
+    skipped: str | None = None
+    chunks: int = 0
+    events: int = 0
+    quarantined: int = 0
+    issues: int = 0
+
+
+@dataclass(kw_only=True)
+class Tally:
+    """Running totals of a batch."""
+
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOADED_TABLES, 0))
+    chunks: int = 0
+    events: int = 0
+    quarantined: int = 0
+    issues: int = 0
+    oldest: float | None = None
+
+    def report(self) -> BatchReport:
+        """The frozen report of these totals."""
+        return BatchReport(rows_loaded=dict(self.rows), chunks=self.chunks, events=self.events,
+                           quarantined=self.quarantined, issues=self.issues)
+
+
+def run_batch(settings: Settings, *, lock_wait_seconds: float | None = None) -> BatchReport:
+    """Run one batch now (what `genius-wh batch` and the scheduled job call).
+
+    lock_wait_seconds: how long to wait for a DuckDB client holding warehouse.duckdb
+    (default: setting warehouse_lock_wait_seconds).
+    """
+    from warehouse.locks import batch_lock
+
+    layout = DataLayout(root=settings.data_dir).ensure()
+    with batch_lock(layout) as held:
+        if not held:
+            return BatchReport(skipped="another batch is running")
+        seal_abandoned(layout)
+        if not working_chunks(layout) and not list_ready(layout):
+            _record_metrics(layout, Tally(), ok=True)
+            return BatchReport()
+        wait = (settings.warehouse_lock_wait_seconds if lock_wait_seconds is None
+                else lock_wait_seconds)
+        return _run_locked(settings, layout, wait)
+
+
+def _run_locked(settings: Settings, layout: DataLayout, lock_wait: float) -> BatchReport:
+    """The batch proper, under the batch lock, with the warehouse open for writing."""
+    tally = Tally()
+    con = open_writer(layout.warehouse, wait_seconds=lock_wait)
+    try:
+        ensure_schema(con, tz=settings.timezone)
+        batch_id = start_batch(con)
+        try:
+            load_pending(settings, layout, con, tally)
+        except Exception as exc:
+            message = f"batch {batch_id} failed: {type(exc).__name__}: {exc}"
+            finish_batch(con, batch_id, tally, outcome="failed", message=message)
+            _close_and_publish(con, layout)
+            _record_metrics(layout, tally, ok=False)
+            raise BatchFailed(f"{message} (its segments stay in spool/working/ and the next "
+                              "batch retries them)") from exc
+        finish_batch(con, batch_id, tally, outcome="ok", message=None)
+    except BaseException:
+        con.close()
+        raise
+    _close_and_publish(con, layout)
+    apply_retention(layout, datetime.now(settings.tz).date(), settings.archive_retention_days)
+    _record_metrics(layout, tally, ok=True)
+    return tally.report()
+
+
+def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
+                 tally: Tally) -> None:
+    """Recover working/ chunks first, then claim and load the ready segments chunk by chunk."""
+    for folder in working_chunks(layout):
+        process_chunk(settings, layout, con, folder, tally)
+    for segments in iter_chunks(list_ready(layout), settings.batch_max_events):
+        tally.oldest = min(filter(None, [tally.oldest, _segment_time(segments[0])]),
+                           default=None)
+        folder = claim(layout, segments, new_chunk_id())
+        process_chunk(settings, layout, con, folder, tally)
+
+
+def process_chunk(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
+                  folder: Path, tally: Tally) -> None:
+    """Transform and load one chunk folder (unless the ledger has it), then archive it."""
+    segments = chunk_segments(folder)
+    if segments and not loaded_segments(con, [p.name for p in segments]):
+        result = transform_chunk(segments, chunk_id=folder.name, lake_dir=layout.lake,
+                                 quarantine_dir=layout.quarantine, tz=settings.tz)
+        rows = load_chunk(con, result, segments, loaded_at=datetime.now(UTC))
+        for table, count in rows.items():
+            tally.rows[table] += count
+        tally.chunks += 1
+        tally.events += result.events
+        tally.quarantined += len(result.quarantined)
+        tally.issues += len(result.issues)
+    archive(layout, folder, datetime.now(settings.tz).date())
+
+
+def _close_and_publish(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:
+    """CHECKPOINT, close the writer and publish a snapshot for readers."""
+    con.execute("CHECKPOINT")
+    con.close()
+    publish_snapshot(layout)
+
+
+def _segment_time(path: Path) -> float | None:
+    """Creation time encoded in a segment name (`yyyymmddTHHMMSSffffff-...`), or None."""
+    try:
+        stamp = datetime.strptime(path.name.split("-", 1)[0], "%Y%m%dT%H%M%S%f")
+    except ValueError:
+        return None
+    return stamp.replace(tzinfo=UTC).timestamp()
+
+
+def _record_metrics(layout: DataLayout, tally: Tally, *, ok: bool) -> None:
+    """Hand batch lag and rows loaded to /metrics (ingest/gauges.py), when present."""
+    try:
+        from ingest.gauges import record_batch
+    except ImportError:
+        return
+    lag = max(0.0, time.time() - tally.oldest) if tally.oldest else 0.0
+    record_batch(layout.root, lag_seconds=lag, rows_loaded=tally.rows, ok=ok)
+
+
+__all__ = ["BatchReport", "WarehouseBusy", "run_batch"]

@@ -1,0 +1,102 @@
+"""Schema evolution of session_recorddata as an explicit diff that only widens (STYLE 5).
+
+- `plan_columns` (pure) compares the types a chunk needs with what the warehouse holds;
+- each column has a value type (what its values need: NULL, BOOLEAN, BIGINT, DOUBLE,
+  VARCHAR or JSON, kept in `_recorddata_columns`) and a physical type (NULL-only columns are
+  BOOLEAN, the narrowest, so they widen freely later);
+- `apply_plan` runs ADD COLUMN / ALTER ... TYPE ... USING inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from genius_wh.tables import SESSION_RECORDDATA
+from transform.widening import NULL, widen
+from warehouse.sql import quote
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnChange:
+    """One column to add (old_type None) or widen, with value types before and after."""
+
+    column: str
+    old_value_type: str | None
+    new_value_type: str
+
+    @property
+    def physical_type(self) -> str:
+        """The DuckDB column type for the new value type."""
+        return physical_type(self.new_value_type)
+
+    @property
+    def is_add(self) -> bool:
+        """True when the column does not exist yet."""
+        return self.old_value_type is None
+
+
+def physical_type(value_type: str) -> str:
+    """Column type of a value type: NULL-only columns are BOOLEAN."""
+    return "BOOLEAN" if value_type == NULL else value_type
+
+
+def plan_columns(current: dict[str, str], needed: dict[str, str]) -> list[ColumnChange]:
+    """Columns to add or widen so that `current` value types hold `needed` ones.
+
+    - a new column is added with the needed type (NULL-only: BOOLEAN);
+    - an existing column is widened to widen(current, needed) when that differs;
+    - a column is never narrowed and never dropped.
+    """
+    changes: list[ColumnChange] = []
+    for column, need in needed.items():
+        old = current.get(column)
+        if old is None:
+            changes.append(ColumnChange(column=column, old_value_type=None, new_value_type=need))
+            continue
+        new = widen(old, need)
+        if new != old:
+            changes.append(ColumnChange(column=column, old_value_type=old, new_value_type=new))
+    return changes
+
+
+def widen_expression(change: ColumnChange) -> str:
+    """The USING expression that converts existing values to the wider type."""
+    column = quote(change.column)
+    target = change.physical_type
+    if change.old_value_type == NULL:
+        return f"CAST(NULL AS {target})"
+    if target == "JSON":
+        return f"CAST(CAST({column} AS VARCHAR) AS JSON)"
+    return f"CAST({column} AS {target})"
+
+
+def change_sql(change: ColumnChange) -> str:
+    """ADD COLUMN or ALTER COLUMN ... TYPE ... USING for one change."""
+    table = quote(SESSION_RECORDDATA)
+    if change.is_add:
+        return f"ALTER TABLE {table} ADD COLUMN {quote(change.column)} {change.physical_type}"
+    if physical_type(change.old_value_type or NULL) == change.physical_type:
+        return ""  # value type moved (NULL -> BOOLEAN) without a column change
+    return (f"ALTER TABLE {table} ALTER COLUMN {quote(change.column)} "
+            f"TYPE {change.physical_type} USING {widen_expression(change)}")
+
+
+def current_value_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Value type of every recorddata column, from `_recorddata_columns`."""
+    rows = con.execute("SELECT column_name, value_type FROM _recorddata_columns").fetchall()
+    return {str(name): str(kind) for name, kind in rows}
+
+
+def apply_plan(con: duckdb.DuckDBPyConnection, changes: list[ColumnChange]) -> None:
+    """Run the changes and record the new value types (inside the caller's transaction)."""
+    for change in changes:
+        statement = change_sql(change)
+        if statement:
+            con.execute(statement)
+    if not changes:
+        return
+    con.executemany(
+        "INSERT OR REPLACE INTO _recorddata_columns VALUES (?, ?)",
+        [[change.column, change.new_value_type] for change in changes])

@@ -1,0 +1,150 @@
+"""The nightly export: every row RECEIVED on one local date, one Parquet file per table.
+
+Layout: `exports/<table>/date=YYYY-MM-DD/<table>.parquet`, plus `exports/_manifest.json`:
+`{"dates": {"YYYY-MM-DD": {"<table>": {"path": "...", "rows": n}}}, "updated_at": "..."}`.
+Files are written under a temporary name, fsynced and renamed; re-running rewrites the same rows.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time as clock
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import orjson
+import pyarrow.parquet as pq
+
+from genius_wh.layout import DataLayout
+from genius_wh.settings import Settings
+from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
+from warehouse.errors import WarehouseError
+
+MANIFEST: Final = "_manifest.json"
+#: How long the export waits for a batch that another process is running.
+BATCH_WAIT_SECONDS: Final = 120.0
+
+_WINDOW = "received_at >= ? AND received_at < ?"
+#: The SELECT of each exported table: rows received in [start, end), in a stable order.
+EXPORT_QUERIES: Final[dict[str, str]] = {
+    **{table: f"SELECT * FROM {table} WHERE {_WINDOW} ORDER BY received_at, event_id"
+       for table in EVENT_TABLES},
+    SESSION_RECORDDATA: f"SELECT r.* FROM {SESSION_RECORDDATA} r JOIN session_ended s "
+    f"USING (event_id) WHERE s.{_WINDOW.replace(' AND ', ' AND s.')} "
+    "ORDER BY s.received_at, r.event_id",
+}
+
+
+class ExportFailed(WarehouseError):
+    """The export could not load or write a date; nothing already exported was damaged."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportReport:
+    """Rows written per table for one date, and where."""
+
+    day: date
+    rows: dict[str, int]
+    folder: Path
+
+
+def local_window(day: date, tz: Any) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) of a date: 23, 24 or 25 hours long."""
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def export_date(settings: Settings, day: date | None = None) -> ExportReport:
+    """Load what was received, then export every row received on `day` (default yesterday)."""
+    day = day or datetime.now(settings.tz).date() - timedelta(days=1)
+    layout = DataLayout(root=settings.data_dir).ensure()
+    _load_everything(settings)
+    start, end = local_window(day, settings.tz)
+    from warehouse import connect
+
+    rows: dict[str, int] = {}
+    with connect(settings.data_dir) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        for table, select in EXPORT_QUERIES.items():
+            rows[table] = _write_table(con, select, [start, end],
+                                       export_path(layout, table, day))
+    _update_manifest(layout, day, rows)
+    return ExportReport(day=day, rows=rows, folder=layout.exports)
+
+
+def export_path(layout: DataLayout, table: str, day: date) -> Path:
+    """Where a table's export of one date lives."""
+    return layout.exports / table / f"date={day.isoformat()}" / f"{table}.parquet"
+
+
+def _load_everything(settings: Settings) -> None:
+    """Run a batch; if another one is running, wait for it and run one more."""
+    from warehouse.batch import run_batch
+
+    deadline = clock.monotonic() + BATCH_WAIT_SECONDS
+    while run_batch(settings).skipped:
+        if clock.monotonic() > deadline:
+            raise ExportFailed(f"another batch held {settings.data_dir}/.batch.lock for over "
+                               f"{BATCH_WAIT_SECONDS:.0f} s; run `genius-wh export` again")
+        clock.sleep(0.5)
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, select: str, params: list[Any],
+                 target: Path) -> int:
+    """Write one query's rows to `target` atomically; returns the row count."""
+    try:
+        table = con.sql(select, params=params).to_arrow_table()
+    except duckdb.CatalogException as exc:
+        raise ExportFailed(f"cannot export {target.name}: {exc}") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    _fsync(tmp)
+    os.replace(tmp, target)
+    _fsync(target.parent)
+    return int(table.num_rows)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _manifest_lock(layout: DataLayout) -> Iterator[None]:
+    with open(layout.exports / ".manifest.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def read_manifest(layout: DataLayout) -> dict[str, Any]:
+    """The manifest, or an empty one."""
+    try:
+        manifest = orjson.loads((layout.exports / MANIFEST).read_bytes())
+    except FileNotFoundError:
+        return {"dates": {}}
+    return manifest if isinstance(manifest, dict) else {"dates": {}}
+
+
+def _update_manifest(layout: DataLayout, day: date, rows: dict[str, int]) -> None:
+    """Record one date's files and row counts (temp file, fsync, rename)."""
+    with _manifest_lock(layout):
+        manifest = read_manifest(layout)
+        manifest.setdefault("dates", {})[day.isoformat()] = {
+            table: {"path": str(export_path(layout, table, day).relative_to(layout.exports)),
+                    "rows": n} for table, n in rows.items()}
+        manifest["dates"] = dict(sorted(manifest["dates"].items()))
+        manifest["updated_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
+        tmp = layout.exports / f".{MANIFEST}.tmp"
+        tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        _fsync(tmp)
+        os.replace(tmp, layout.exports / MANIFEST)

@@ -1,0 +1,192 @@
+"""The one writer: opens warehouse.duckdb (waiting while someone else holds it) and loads
+each chunk in ONE transaction, keyed by event_id and the `_loaded_segments` ledger."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import psutil
+import pyarrow as pa
+
+from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
+from transform.result import ChunkResult
+from warehouse.chunks import count_lines
+from warehouse.errors import WarehouseBusy
+from warehouse.evolve import apply_plan, current_value_types, plan_columns
+from warehouse.schema import LOADED_TABLES, create_session_flat
+from warehouse.sql import quote, quote_all
+
+log = logging.getLogger(__name__)
+
+_PID = re.compile(r"PID (\d+)")
+FIRST_WAIT = 0.05
+MAX_WAIT = 2.0
+
+
+def lock_holder(message: str) -> str:
+    """'PID n (command line)' of the process named in DuckDB's lock error, or 'unknown'."""
+    match = _PID.search(message)
+    if match is None:
+        return "an unknown process"
+    pid = int(match.group(1))
+    try:
+        command = " ".join(psutil.Process(pid).cmdline()) or "?"
+    except psutil.Error:
+        command = "gone"
+    return f"PID {pid} ({command})"
+
+
+def _try_open(path: Path) -> duckdb.DuckDBPyConnection | str:
+    """A writable connection, or the holder's description when the file is locked."""
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        return lock_holder(str(exc))
+
+
+def open_writer(path: Path, *, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    """Open warehouse.duckdb for writing; retry with backoff while another process holds it.
+
+    Raises WarehouseBusy naming the holder once `wait_seconds` have passed.
+    """
+    deadline = time.monotonic() + wait_seconds
+    pause = FIRST_WAIT
+    while True:
+        opened = _try_open(path)
+        if isinstance(opened, duckdb.DuckDBPyConnection):
+            return opened
+        if time.monotonic() >= deadline:
+            raise WarehouseBusy(
+                f"{path} is held by {opened} (waited {wait_seconds:g} s); close that "
+                "DuckDB client, or read through warehouse.connect() instead; nothing is lost, "
+                "the spool keeps every event until the next batch")
+        log.warning("%s is held by %s; retrying in %.2f s", path, opened, pause)
+        time.sleep(pause)
+        pause = min(MAX_WAIT, pause * 2)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def loaded_segments(con: duckdb.DuckDBPyConnection, names: list[str]) -> set[str]:
+    """Which of these segment names the ledger already holds."""
+    if not names:
+        return set()
+    rows = con.execute("SELECT segment FROM _loaded_segments WHERE list_contains(?, segment)",
+                       [names]).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def load_chunk(con: duckdb.DuckDBPyConnection, result: ChunkResult, segments: list[Path],
+               *, loaded_at: datetime) -> dict[str, int]:
+    """Load one transformed chunk in one transaction; returns new rows per table."""
+    with transaction(con):
+        changes = plan_columns(current_value_types(con), result.recorddata_types)
+        if changes:
+            apply_plan(con, changes)
+            create_session_flat(con)
+        rows = {table: _insert(con, table, result) for table in LOADED_TABLES}
+        _record_fields(con, result)
+        _record_extras(con, result, loaded_at)
+        _record_segments(con, result, segments, loaded_at)
+    return rows
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult) -> int:
+    """Insert the chunk's rows whose event_id is not present yet (first received wins)."""
+    files = [str(path) for path in result.files.get(table, [])]
+    if not files:
+        return 0
+    if table == SESSION_RECORDDATA:
+        columns = ["event_id", *result.recorddata_types]
+    else:
+        columns = [name for name, _ in EVENT_TABLES[table]]
+    names = quote_all(columns)
+    row = con.execute(
+        f"INSERT OR IGNORE INTO {quote(table)} ({names}) "
+        f"SELECT {names} FROM read_parquet(?, union_by_name = true)", [files]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, object]]) -> bool:
+    """Register rows as a temporary relation; False when there are none."""
+    if not rows:
+        return False
+    con.register(name, pa.Table.from_pylist(rows))
+    return True
+
+
+def _record_fields(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> None:
+    """Upsert recorddata_fields: first_seen min, last_seen max, the column's current type."""
+    rows = [{"field": f.field, "column_name": f.column_name, "first_seen": f.first_seen,
+             "last_seen": f.last_seen} for f in result.fields]
+    if not _register(con, "chunk_fields", rows):
+        return
+    con.execute(
+        "INSERT INTO recorddata_fields "
+        "SELECT c.field, c.column_name, 'BOOLEAN', c.first_seen, c.last_seen FROM chunk_fields c "
+        "ON CONFLICT (field) DO UPDATE SET "
+        "first_seen = least(recorddata_fields.first_seen, excluded.first_seen), "
+        "last_seen = greatest(recorddata_fields.last_seen, excluded.last_seen)")
+    con.unregister("chunk_fields")
+    con.execute(
+        "UPDATE recorddata_fields SET column_type = CASE r.value_type WHEN 'NULL' THEN "
+        "'BOOLEAN' ELSE r.value_type END FROM _recorddata_columns r "
+        "WHERE r.column_name = recorddata_fields.column_name "
+        "AND recorddata_fields.column_type IS DISTINCT FROM "
+        "(CASE r.value_type WHEN 'NULL' THEN 'BOOLEAN' ELSE r.value_type END)")
+
+
+def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
+                   loaded_at: datetime) -> None:
+    """Insert the chunk's load issues, unknown fields and quarantined lines."""
+    issues = [{"event_id": i.event_id, "table_name": i.table, "column_name": i.column,
+               "value": i.value, "problem": i.problem, "segment": i.segment, "line": i.line,
+               "chunk_id": result.chunk_id, "loaded_at": loaded_at} for i in result.issues]
+    if _register(con, "chunk_issues", issues):
+        con.execute("INSERT INTO _load_issues SELECT * FROM chunk_issues")
+        con.unregister("chunk_issues")
+    unknown = [{"action": u.action, "field": u.field, "count": u.count,
+                "first_seen": u.first_seen, "last_seen": u.last_seen}
+               for u in result.unknown_fields]
+    if _register(con, "chunk_unknown", unknown):
+        con.execute(
+            "INSERT INTO _unknown_fields SELECT * FROM chunk_unknown "
+            "ON CONFLICT (action, field) DO UPDATE SET "
+            "count = _unknown_fields.count + excluded.count, "
+            "first_seen = least(_unknown_fields.first_seen, excluded.first_seen), "
+            "last_seen = greatest(_unknown_fields.last_seen, excluded.last_seen)")
+        con.unregister("chunk_unknown")
+    quarantined = [{"segment": q.segment, "line": q.line, "reason": q.reason,
+                    "path": str(q.path), "chunk_id": result.chunk_id, "loaded_at": loaded_at}
+                   for q in result.quarantined]
+    if _register(con, "chunk_quarantine", quarantined):
+        con.execute("INSERT INTO _quarantine SELECT * FROM chunk_quarantine")
+        con.unregister("chunk_quarantine")
+
+
+def _record_segments(con: duckdb.DuckDBPyConnection, result: ChunkResult,
+                     segments: list[Path], loaded_at: datetime) -> None:
+    """Record the chunk's segments in the ledger (same transaction as the rows)."""
+    rows = [[path.name, result.chunk_id, loaded_at, count_lines(path)] for path in segments]
+    if rows:
+        con.executemany("INSERT OR REPLACE INTO _loaded_segments VALUES (?, ?, ?, ?)", rows)
+

@@ -1,0 +1,105 @@
+"""`genius-wh status`: spool backlog, last batch, rows per table, last export, problems.
+
+Reads files and the newest snapshot only, so it never blocks (or waits for) the loader.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
+from genius_wh.settings import Settings
+from warehouse.schema import LOADED_TABLES
+from warehouse.snapshots import newest_snapshot
+from warehouse.sql import quote
+
+
+def folder_backlog(folder: Path, *, recursive: bool = False) -> dict[str, int]:
+    """Segments, lines and bytes of the spool segments in one folder."""
+    pattern = f"**/*{SEGMENT_SUFFIX}" if recursive else f"*{SEGMENT_SUFFIX}"
+    segments = lines = size = 0
+    for path in folder.glob(pattern) if folder.is_dir() else []:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        segments += 1
+        lines += data.count(b"\n")
+        size += len(data)
+    return {"segments": segments, "lines": lines, "bytes": size}
+
+
+def spool_backlog(layout: DataLayout) -> dict[str, dict[str, int]]:
+    """Backlog of open, ready and working segments."""
+    return {"open": folder_backlog(layout.spool_open),
+            "ready": folder_backlog(layout.spool_ready),
+            "working": folder_backlog(layout.spool_working, recursive=True)}
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def warehouse_status(snapshot: Path) -> dict[str, Any]:
+    """Last batch, rows per table and problem counts from one snapshot."""
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        last = _rows(con, "SELECT id, started, finished, outcome, message, chunks, events "
+                          "FROM _batches ORDER BY id DESC LIMIT 1")
+        rows = {table: _rows(con, f"SELECT count(*) AS n FROM {quote(table)}")[0]["n"]
+                for table in LOADED_TABLES}
+        unknown = _rows(con, "SELECT action, field, count, last_seen FROM _unknown_fields "
+                             "ORDER BY action, field")
+        issues = _rows(con, "SELECT count(*) AS total, count(*) FILTER (WHERE loaded_at > "
+                            "now() - INTERVAL 1 DAY) AS last_24h FROM _load_issues")[0]
+        quarantined = _rows(con, "SELECT count(*) AS n FROM _quarantine")[0]["n"]
+    return {"last_batch": _jsonable(last[0]) if last else None, "rows": rows,
+            "load_issues": issues, "unknown_fields": [_jsonable(u) for u in unknown],
+            "quarantined_lines": quarantined}
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+def last_export(layout: DataLayout) -> Any:
+    """The newest entry of exports/_manifest.json, or None."""
+    try:
+        manifest = orjson.loads((layout.exports / "_manifest.json").read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return None
+    if isinstance(manifest, dict):
+        dates = manifest.get("dates", manifest)
+        if isinstance(dates, dict) and dates:
+            newest = max(dates)
+            return {"date": newest, "files": dates[newest]}
+    return manifest
+
+
+def collect_status(settings: Settings) -> dict[str, Any]:
+    """Everything `genius-wh status` shows, JSON-serialisable."""
+    layout = DataLayout(root=settings.data_dir)
+    snapshot = newest_snapshot(layout)
+    status: dict[str, Any] = {"data_dir": str(layout.root), "spool": spool_backlog(layout),
+                              "quarantine_files": _count_files(layout.quarantine),
+                              "last_export": last_export(layout), "snapshot": None}
+    if snapshot is not None:
+        status["snapshot"] = snapshot.name
+        status.update(warehouse_status(snapshot))
+    else:
+        status.update({"last_batch": None, "rows": dict.fromkeys(LOADED_TABLES, 0),
+                       "load_issues": {"total": 0, "last_24h": 0}, "unknown_fields": [],
+                       "quarantined_lines": 0})
+    return status
+
+
+def _count_files(folder: Path) -> int:
+    if not folder.is_dir():
+        return 0
+    return sum(len(files) for _, _, files in os.walk(folder))
