@@ -77,11 +77,21 @@ def _section(title: str, value: Any) -> Table:
             table.add_row(*(_cell(item.get(c)) for c in columns))
         return table
     table = Table("", "", title=title, show_header=False)
-    items = value.items() if isinstance(value, Mapping) else [("value", value)]
-    for key, item in items:
-        shown = _json(item) if isinstance(item, Mapping | list) else _cell(item)
-        table.add_row(str(key), shown)
+    for key, shown in _flatten("", value):
+        table.add_row(key or "value", shown)
     return table
+
+
+def _flatten(prefix: str, value: Any) -> list[tuple[str, str]]:
+    """Nested mappings as (dotted key, text) rows: `spool.ready.segments  3`."""
+    if isinstance(value, Mapping) and value:
+        rows: list[tuple[str, str]] = []
+        for key, item in value.items():
+            rows.extend(_flatten(f"{prefix}.{key}" if prefix else str(key), item))
+        return rows
+    if isinstance(value, list | Mapping):
+        return [(prefix, _json(value) if value else "")]
+    return [(prefix, _cell(value))]
 
 
 def print_status(status: Mapping[str, Any], fmt: str) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from genius_wh.layout import DataLayout
@@ -37,7 +38,7 @@ class Receiver:
     def close(self) -> None:
         """Seal the open segment, stop the writer and write the final counts."""
         self.writer.close()
-        self.metrics.flush()
+        self.metrics.stop()
 
 
 def create_app(settings: Settings) -> Flask:
@@ -47,12 +48,13 @@ def create_app(settings: Settings) -> Flask:
     writer = SpoolWriter(layout, segment_bytes=settings.spool_segment_bytes,
                          segment_seconds=settings.spool_segment_seconds).start()
     app.extensions["genius_wh"] = Receiver(settings=settings, layout=layout, writer=writer,
-                                           metrics=IngestMetrics(layout))
+                                           metrics=IngestMetrics(layout).start())
     if settings.trusted_proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
                                 x_for=settings.trusted_proxies)
     app.register_blueprint(webhook)
     app.register_error_handler(Rejected, _error_answer)
+    app.register_error_handler(HTTPException, _http_error_answer)
     if not settings.tokens:
         log.warning("no tokens set: every request is accepted without a %s check",
                     "Genius-Webhook-Token")
@@ -68,6 +70,11 @@ def receiver() -> Receiver:
 def _error_answer(exc: Rejected) -> tuple[dict[str, str], int]:
     """The one JSON shape of every refusal."""
     return {"status": "error", "error": exc.message}, exc.status
+
+
+def _http_error_answer(exc: HTTPException) -> tuple[dict[str, str], int]:
+    """404, 405 and unexpected errors in the same JSON shape."""
+    return {"status": "error", "error": f"{exc.name}: {exc.description}"}, exc.code or 500
 
 
 @webhook.before_request

@@ -1,12 +1,12 @@
 """Receiver metrics that stay right with several processes on one data directory.
 
 Each process counts in memory and writes its totals to `metrics/ingest-<host>-<pid>.json`
-(atomic replace, at most once a second and at shutdown). /metrics sums every process's file
-(its own counts taken live), adds the batch figures of `metrics/batch.json` and renders the
-Prometheus text format with prometheus-client. Files of stopped processes are kept, so
-counters never go backwards when a worker restarts. (prometheus-client's own multiprocess mode
-needs an environment variable set before import, one per interpreter: that does not fit a
-data directory given as a setting.)
+(atomic replace, by a thread once a second when counts changed, and at shutdown). /metrics
+sums every process's file (its own counts taken live), adds the batch figures of
+`metrics/batch.json` and renders the Prometheus text format with prometheus-client. Files of
+stopped processes are kept, so counters never go backwards when a worker restarts.
+(prometheus-client's own multiprocess mode needs an environment variable set before import,
+one per interpreter: that does not fit a data directory given as a setting.)
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterable, Iterator
 
 import orjson
@@ -61,20 +60,35 @@ class IngestMetrics:
         self.path = layout.metrics / f"ingest-{host}-{os.getpid()}.json"
         self._counts: dict[Key, float] = {}
         self._lock = threading.Lock()
-        self._flushed = 0.0
+        self._dirty = False
+        self._stopped = threading.Event()
 
     def inc(self, name: str, *labels: str, amount: float = 1.0) -> None:
-        """Add to one counter; flush to the process file when a second has passed."""
+        """Add to one counter (written to the process file within a second)."""
+        key = (name, labels)
         with self._lock:
-            key = (name, labels)
             self._counts[key] = self._counts.get(key, 0.0) + amount
-        if time.monotonic() - self._flushed >= FLUSH_SECONDS:
-            self.flush()
+            self._dirty = True
+
+    def start(self) -> IngestMetrics:
+        """Start the thread that writes the process file once a second when counts changed."""
+        threading.Thread(target=self._flush_loop, name="metrics-flush", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the flush thread and write the final counts."""
+        self._stopped.set()
+        self.flush()
+
+    def _flush_loop(self) -> None:
+        while not self._stopped.wait(FLUSH_SECONDS):
+            if self._dirty:
+                self.flush()
 
     def flush(self) -> None:
         """Write this process's totals to its file (a full disk only delays it)."""
-        self._flushed = time.monotonic()
         with self._lock:
+            self._dirty = False
             rows = [[name, list(labels), value] for (name, labels), value in self._counts.items()]
         try:
             write_json_atomic(self.path, rows)

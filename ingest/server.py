@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
+import threading
 from types import FrameType
+from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from genius_wh.settings import Settings
@@ -17,14 +19,8 @@ log = logging.getLogger("genius_wh.ingest")
 #: waitress itself refuses bodies above this with a plain 413 before the app sees them; bodies
 #: between max_body_bytes and this get the receiver's JSON 413.
 WAITRESS_BODY_SLACK = 1024 * 1024
-
-
-class _Stop(Exception):
-    """Raised in the main thread by the SIGTERM/SIGINT handler to leave the serve loop."""
-
-
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop(signal.Signals(signum).name)
+#: How often the serve loop looks at the stop flag (a signal also interrupts its poll).
+LOOP_SECONDS = 0.25
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
@@ -34,25 +30,32 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     """
     app = create_app(settings)
     state: Receiver = app.extensions["genius_wh"]
-    server = create_server(
+    server: Any = create_server(
         app, host=host, port=port, threads=settings.server_threads, ident="genius-wh",
         max_request_body_size=settings.max_body_bytes + WAITRESS_BODY_SLACK,
         connection_limit=max(100, settings.server_threads * 4), channel_timeout=120,
         # X-Forwarded-* reach the app only when ProxyFix is there to judge them
         clear_untrusted_proxy_headers=settings.trusted_proxies == 0,
     )
-    bound_host, bound_port = server.effective_host, int(server.effective_port)  # type: ignore[union-attr]
-    log.info("listening on http://%s:%d/ (data in %s, %d threads)",
-             bound_host, bound_port, settings.data_dir, settings.server_threads)
-    sys.stderr.flush()
-    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    log.info("listening on http://%s:%d/ (data in %s, %d threads)", server.effective_host,
+             int(server.effective_port), settings.data_dir, settings.server_threads)
+    stop = threading.Event()
+    # the handler only sets a flag: an exception raised inside waitress's loop would be
+    # swallowed by the channel it happened to interrupt
+    previous = {sig: signal.signal(sig, lambda signum, frame: _asked(stop, signum, frame))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        server.run()
-    except _Stop as stop:
-        log.info("stopping on %s", stop)
+        while not stop.is_set():
+            wasyncore.loop(timeout=LOOP_SECONDS, map=server._map, count=1)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         server.close()
         state.close()
         log.info("receiver stopped; open spool segment sealed")
+
+
+def _asked(stop: threading.Event, signum: int, frame: FrameType | None) -> None:
+    """Signal handler: ask the serve loop to finish."""
+    log.info("stopping on %s", signal.Signals(signum).name)
+    stop.set()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,8 +60,7 @@ class SpoolWriter:
         self.layout = layout
         self.segment_bytes = segment_bytes
         self.segment_seconds = segment_seconds
-        self._queue: list[_Waiter] = []
-        self._cond = threading.Condition()
+        self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
         self._stopping = False
         self._segment: _Segment | None = None
         self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
@@ -74,12 +74,10 @@ class SpoolWriter:
 
     def append(self, data: bytes) -> None:
         """Make `data` (whole lines) durable; raises SpoolUnavailable when it cannot."""
+        if self._stopping or not self._thread.is_alive():
+            raise SpoolUnavailable("the spool writer is not running")
         waiter = _Waiter(data=data)
-        with self._cond:
-            if self._stopping or not self._thread.is_alive():
-                raise SpoolUnavailable("the spool writer is not running")
-            self._queue.append(waiter)
-            self._cond.notify()
+        self._queue.put(waiter)
         if not waiter.done.acquire(timeout=COMMIT_TIMEOUT_SECONDS):
             raise SpoolUnavailable(f"spool commit took over {COMMIT_TIMEOUT_SECONDS:.0f} s")
         if waiter.error is not None:
@@ -87,9 +85,8 @@ class SpoolWriter:
 
     def close(self) -> None:
         """Commit what is queued, seal the open segment and stop the thread."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
+        self._stopping = True
+        self._queue.put(None)  # wakes the writer; what was queued before it is committed
         if self._thread.is_alive():
             self._thread.join()
         else:
@@ -115,18 +112,28 @@ class SpoolWriter:
 
     def _run(self) -> None:
         """Writer thread: commit queued lines in groups; seal by size and age."""
-        while True:
-            with self._cond:
-                if not self._queue and not self._stopping:
-                    self._cond.wait(self._idle_timeout())
-                batch, self._queue = self._queue, []
-                stopping = self._stopping
-            if batch:
-                self._commit(batch)
+        stopping = False
+        while not stopping:
+            try:
+                queued = [self._queue.get(timeout=self._idle_timeout())]
+            except queue.Empty:
+                queued = []
+            stopping = self._drain(queued)
             self._seal_if_due()
-            if stopping and not batch:
-                break
+        self._drain([])  # a line queued while stopping is still committed, not left waiting
         self._seal()
+
+    def _drain(self, queued: list[_Waiter | None]) -> bool:
+        """Commit `queued` plus everything waiting behind it; True when a stop was asked."""
+        while True:
+            try:
+                queued.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        batch = [waiter for waiter in queued if waiter is not None]
+        if batch:
+            self._commit(batch)
+        return len(batch) < len(queued)
 
     def _idle_timeout(self) -> float | None:
         """How long the idle writer may sleep before the open segment is due for sealing."""

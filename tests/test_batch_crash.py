@@ -13,8 +13,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from genius_wh.layout import DataLayout
-from warehouse.batch import run_batch
 from warehouse_support import (
     BASE_TIME,
     REPO,
@@ -24,6 +22,9 @@ from warehouse_support import (
     table_rows,
     write_segment,
 )
+
+from genius_wh.layout import DataLayout
+from warehouse.batch import run_batch
 
 KILLS = 20
 CHUNK = 150

@@ -7,20 +7,23 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
-
-from genius_wh.layout import DataLayout
-from warehouse.batch import run_batch
-from warehouse.chunks import expired_archive_days, new_chunk_id
-from warehouse.locks import batch_lock
 from warehouse_support import (
     BASE_TIME,
     make_settings,
     mixed_bodies,
     query,
+    run_cli,
     session_ended,
     write_segment,
 )
+
+from genius_wh.layout import DataLayout
+from warehouse.batch import run_batch
+from warehouse.chunks import expired_archive_days, new_chunk_id
+from warehouse.errors import BatchFailed
+from warehouse.locks import batch_lock
 
 
 def test_batch_loads_every_table_and_reports_zeros_for_untouched_ones(tmp_path: Path) -> None:
@@ -155,3 +158,38 @@ def test_retention_deletes_old_archive_folders_after_a_batch(tmp_path: Path) -> 
     write_segment(tmp_path, mixed_bodies(4))
     run_batch(make_settings(tmp_path, archive_retention_days=30))
     assert not old.exists()
+
+
+def test_batch_command_prints_rows_per_table(tmp_path: Path) -> None:
+    write_segment(tmp_path, mixed_bodies(8))
+    result = run_cli(tmp_path, "batch")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "session_ended\t2", "agent_activity\t2", "queue_info\t2", "card_payment\t2",
+        "other_events\t0", "session_recorddata\t2"]
+
+
+def test_a_killed_batch_is_marked_interrupted_by_the_next(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    write_segment(tmp_path, mixed_bodies(4))
+    run_batch(settings)
+    with duckdb.connect(str(DataLayout(root=tmp_path).warehouse)) as con:
+        con.execute("UPDATE _batches SET outcome = 'running'")
+    write_segment(tmp_path, mixed_bodies(4, start=10))
+    run_batch(settings)
+    assert query(tmp_path, "SELECT id, outcome FROM _batches ORDER BY id") == [
+        (1, "interrupted"), (2, "ok")]
+
+
+def test_failed_batch_is_recorded_and_its_segments_wait_for_the_next(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    write_segment(tmp_path, mixed_bodies(4))
+    layout = DataLayout(root=tmp_path).ensure()
+    (layout.lake / "session_ended").write_bytes(b"not a folder")
+    with pytest.raises(BatchFailed, match=r"batch 1 failed: .*next batch retries them"):
+        run_batch(settings)
+    assert query(tmp_path, "SELECT outcome, message LIKE 'batch 1 failed: %' FROM _batches"
+                 ) == [("failed", True)]
+    assert len(list(layout.spool_working.glob("*/*.jsonl"))) == 1
+    (layout.lake / "session_ended").unlink()
+    assert run_batch(settings).events == 4

@@ -91,6 +91,8 @@ def test_unknown_format_is_refused_with_the_choices() -> None:
 
 def test_status_sections_become_tables(capsys: pytest.CaptureFixture[str]) -> None:
     print_status({"data_dir": "/srv/x", "rows": {"session_ended": 5},
+                  "spool": {"ready": {"segments": 3}},
                   "unknown_fields": [{"action": "QueueInfo", "field": "colour"}]}, "table")
     out = capsys.readouterr().out
     assert "/srv/x" in out and "session_ended" in out and "colour" in out
+    assert "ready.segments" in out, "nested sections are flattened to dotted keys"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from warehouse_support import make_settings, query, session_ended, write_segment
 
 from warehouse.batch import run_batch
 from warehouse.evolve import ColumnChange, change_sql, plan_columns
-from warehouse_support import make_settings, query, session_ended, write_segment
 
 
 @pytest.mark.parametrize(("current", "needed", "expected"), [

@@ -28,7 +28,7 @@ def row_of(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc, arg-type]
 
 
 def test_sessionended_example_normalises_every_column() -> None:

@@ -42,7 +42,6 @@ def test_the_three_notebooks_are_there_and_committed_without_outputs() -> None:
 def test_notebook_runs_and_draws_a_plot(data_dir: Path, path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GENIUS_WH_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PYTHONWARNINGS", "default")
     book = nbformat.read(path, as_version=4)
     NotebookClient(book, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(data_dir)}}).execute(env=dict(os.environ))

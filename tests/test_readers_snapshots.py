@@ -9,13 +9,20 @@ import time
 from pathlib import Path
 
 import pytest
+from warehouse_support import (
+    PythonChild,
+    make_settings,
+    mixed_bodies,
+    query,
+    run_cli,
+    write_segment,
+)
 
 from genius_wh.layout import DataLayout
 from warehouse import connect
 from warehouse.batch import BatchReport, run_batch
 from warehouse.errors import WarehouseBusy
 from warehouse.snapshots import KEEP, snapshot_numbers
-from warehouse_support import PythonChild, make_settings, mixed_bodies, query, run_cli, write_segment
 
 
 def test_connect_on_a_fresh_data_dir_gives_every_contract_table(tmp_path: Path) -> None:

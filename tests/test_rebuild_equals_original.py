@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from genius_wh.layout import DataLayout
-from warehouse.batch import run_batch
-from warehouse.rebuild import chunked, rebuild
 from warehouse_support import (
     BASE_TIME,
     make_settings,
@@ -18,6 +15,10 @@ from warehouse_support import (
     table_rows,
     write_segment,
 )
+
+from genius_wh.layout import DataLayout
+from warehouse.batch import run_batch
+from warehouse.rebuild import chunked, rebuild
 
 CONTRACT_TABLES = ("session_ended", "session_recorddata", "agent_activity", "queue_info",
                    "card_payment", "other_events", "dim_diallerresult", "dim_calltype",

@@ -157,3 +157,18 @@ def test_start_without_tokens_logs_a_warning(tmp_path: Path) -> None:
         wait_until(lambda: "no tokens set" in running.log.read_text(), what="the warning")
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize("method, path, status", [
+    pytest.param("GET", "/", 405, id="GET on the webhook"),
+    pytest.param("POST", "/elsewhere", 404, id="unknown path"),
+])
+def test_other_http_errors_have_the_same_json_shape(
+        server: RunningReceiver, method: str, path: str, status: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request(method, path, body=b"{}" if method == "POST" else None)
+    answer = conn.getresponse()
+    code, text = answer.status, answer.read()
+    conn.close()
+    message = assert_error(code, orjson.loads(text), status)
+    assert message.startswith(("Method Not Allowed", "Not Found"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from warehouse_support import make_settings, mixed_bodies, query, write_segment
 
 from genius_wh.scheduler import build_scheduler
-from warehouse_support import make_settings, mixed_bodies, query, write_segment
 
 
 def test_scheduled_batch_loads_spool_lines(tmp_path: Path) -> None:

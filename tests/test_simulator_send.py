@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from genius_wh.cli import cli
+from genius_wh.records import parse_body
 from genius_wh.simulator import DeliveryFailed, model_events, simulate
 
 LONDON = ZoneInfo("Europe/London")
@@ -61,8 +62,9 @@ def test_sends_every_event_with_the_vendors_headers_on_one_connection(
     assert content_types == ["application/json", "text/plain; charset=utf-8"]
     assert ("Genius-Webhook-Token", "ASampleToken") in headers
     assert len({port for _, _, port in handler.seen}) == 1, "keep-alive: one connection"
-    received = [json.loads(b) for _, b, _ in handler.seen]
-    assert received == model_events(count=40, seed=5, tz=LONDON)
+    received = [parse_body(b) for _, b, _ in handler.seen]
+    assert [body for body, _ in received] == model_events(count=40, seed=5, tz=LONDON)
+    assert any(repaired for _, repaired in received), "some bodies carry a trailing comma"
 
 
 def test_rate_spaces_the_events_out(server: tuple[str, type[Recorder]]) -> None:
@@ -78,7 +80,7 @@ def test_an_error_answer_stops_with_the_status_in_the_message(
         server: tuple[str, type[Recorder]]) -> None:
     url, handler = server
     handler.status = 503
-    with pytest.raises(DeliveryFailed, match="receiver answered 503 to a .* event"):
+    with pytest.raises(DeliveryFailed, match="receiver answered 503 to the event"):
         simulate(url=url, out=None, token=None, rate=0, count=3, seed=5, tz=LONDON)
 
 

@@ -69,3 +69,15 @@ def read_segments(paths: list[Path]) -> tuple[list[str], int]:
                 assert number == len(lines), f"{path.name} line {number} is torn mid-segment"
                 torn += 1
     return ids, torn
+
+
+def test_sigterm_seals_the_open_segment(tmp_path: Path) -> None:
+    running = start_receiver(tmp_path / "data", spool_segment_seconds="3600")
+    status, answer = running.post(b'{"action": "QueueInfo", "queueinfo": {}}')
+    layout = DataLayout(root=running.data_dir)
+    assert status == 200 and len(list(layout.spool_open.glob("*.jsonl"))) == 1
+    running.stop()
+    assert running.proc.returncode == 0
+    assert list(layout.spool_open.glob("*.jsonl")) == []
+    [segment] = segments.list_ready(layout)
+    assert decode_record(segment.read_bytes())["event_id"] == answer["event_id"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+from warehouse_support import make_settings, mixed_bodies, write_segment
 
 from genius_wh.layout import DataLayout
 from warehouse.batch import run_batch
 from warehouse.status import collect_status
-from warehouse_support import make_settings, mixed_bodies, write_segment
 
 
 def test_status_of_a_fresh_data_dir_is_all_zeros(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from genius_wh.records import encode_record, make_record, parse_body
 from genius_wh.tables import EVENT_TABLES
 from transform import ChunkResult, transform_chunk
+from transform.errors import LakeWriteError
 
 LONDON = ZoneInfo("Europe/London")
 DATA = Path(__file__).parent / "data"
@@ -174,3 +175,11 @@ def test_empty_or_single_segment_chunks_write_only_tables_with_rows(tmp_path: Pa
     result = run(tmp_path, [segment])
     assert {t for t, files in result.files.items() if files} == (
         {"agent_activity"} if count else set())
+
+
+def test_an_unwritable_lake_raises_a_retriable_error_naming_the_file(tmp_path: Path) -> None:
+    segment = write_segment(tmp_path / "seg-j.jsonl", four_examples()[1:2])
+    (tmp_path / "lake").write_text("a file where the lake folder should be")
+    with pytest.raises(LakeWriteError, match=r"cannot write .*/lake/agent_activity/"
+                       r"date=2026-06-01/chunk-1.parquet: .*then run the batch again"):
+        run(tmp_path, [segment])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -21,7 +22,7 @@ TABLES = (*EVENT_TABLES, SESSION_RECORDDATA)
 
 
 class ChunkBuilder:
-    """Accumulates one chunk's rows in columnar form, per table and local date."""
+    """One chunk's rows per table and local date, and what the loader must record."""
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
@@ -77,16 +78,25 @@ class ChunkBuilder:
             entry[2] = max(entry[2], received)
 
     def write(self, lake_dir: Path, chunk_id: str) -> dict[str, list[Path]]:
-        """Write every (table, date) that has rows; returns the files by table."""
+        """Write every (table, date) that has rows; returns the files by table.
+
+        Two threads: Parquet encoding and compression run outside the GIL, so one file
+        compresses while the next one's Python values become Arrow arrays.
+        """
         files: dict[str, list[Path]] = {table: [] for table in TABLES}
-        for (table, day), rows in sorted(self.tables.items()):
-            path = lake_path(lake_dir, table, day, chunk_id)
-            write_rows(path, EVENT_TABLES[table], rows)
-            files[table].append(path)
-        for day in sorted(self.recorddata.groups):
-            path = lake_path(lake_dir, SESSION_RECORDDATA, day, chunk_id)
-            write_recorddata(path, self.recorddata, day)
-            files[SESSION_RECORDDATA].append(path)
+        self.recorddata.types  # noqa: B018 - typed once, before the threads share it
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="lake") as pool:
+            jobs = []
+            for day in sorted(self.recorddata.groups):
+                path = lake_path(lake_dir, SESSION_RECORDDATA, day, chunk_id)
+                jobs.append(pool.submit(write_recorddata, path, self.recorddata, day))
+                files[SESSION_RECORDDATA].append(path)
+            for (table, day), rows in sorted(self.tables.items()):
+                path = lake_path(lake_dir, table, day, chunk_id)
+                jobs.append(pool.submit(write_rows, path, EVENT_TABLES[table], rows))
+                files[table].append(path)
+            for job in jobs:
+                job.result()
         return files
 
     def result(self, chunk_id: str, files: dict[str, list[Path]]) -> ChunkResult:

@@ -9,10 +9,6 @@ class TransformError(GeniusWhError):
     """Base of every error the transform stage raises on purpose."""
 
 
-class BadLine(TransformError):
-    """Skippable: a spool line that cannot be read; it goes to quarantine with the reason."""
-
-
 class ConversionError(ValueError):
     """A value cannot be converted for its typed column; the row keeps NULL there."""
 

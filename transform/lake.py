@@ -22,6 +22,8 @@ ARROW_TYPES: Final[dict[str, pa.DataType]] = {
 }
 #: Cells per record batch of session_recorddata: bounds memory for very wide chunks.
 _CELLS_PER_BATCH: Final = 2_000_000
+#: Rows per row group of the fixed tables: bounds the Arrow copy held while writing.
+_ROWS_PER_GROUP: Final = 50_000
 _COMPRESSION: Final = "zstd"
 
 
@@ -32,12 +34,14 @@ def lake_path(lake_dir: Path, table: str, day: date, chunk_id: str) -> Path:
 
 def write_rows(path: Path, columns: Columns, rows: list[list[Any]]) -> None:
     """Write rows (one value per column, in order) of a fixed-column table, atomically."""
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    arrays = [pa.array(column, type=ARROW_TYPES[kind])
-              for column, (_, kind) in zip(values, columns, strict=True)]
-    table = pa.Table.from_arrays(arrays, names=[name for name, _ in columns])
-    with atomic_file(path) as handle:
-        pq.write_table(table, handle, compression=_COMPRESSION)
+    schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
+    with atomic_file(path) as handle, pq.ParquetWriter(
+            handle, schema, compression=_COMPRESSION) as writer:
+        for start in range(0, len(rows), _ROWS_PER_GROUP):
+            values = zip(*rows[start:start + _ROWS_PER_GROUP], strict=True)
+            arrays = [pa.array(column, type=field.type)
+                      for column, field in zip(values, schema, strict=True)]
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
 
 
 def write_recorddata(path: Path, columns: RecorddataColumns, day: date) -> None:

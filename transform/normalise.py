@@ -119,7 +119,7 @@ class _Envelope:
 
 
 _ENVELOPES: dict[tuple[str, tuple[str, ...]], _Envelope] = {}
-_PLANS: dict[tuple[str, tuple[str, ...]], list[Spec | None]] = {}
+_PLANS: dict[tuple[str, tuple[str, ...]], _Plan] = {}
 _CACHE_LIMIT: Final = 10_000  # key layouts remembered (real traffic has a handful)
 
 
@@ -135,11 +135,23 @@ def _envelope(key: str, names: tuple[str, ...]) -> _Envelope:
     return found
 
 
-def _plan(table: str, names: tuple[str, ...]) -> list[Spec | None]:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where each field of one key layout goes: column index (-1: not a column) and converter."""
+
+    indices: tuple[int, ...]
+    converters: tuple[Converter | None, ...]
+    others: tuple[int, ...]  # positions of fields that are not columns
+
+
+def _plan(table: str, names: tuple[str, ...]) -> _Plan:
     found = _PLANS.get((table, names))
     if found is None:
         specs = _SPECS[table]
-        found = [specs.get(name) or specs.get(name.lower()) for name in names]
+        chosen = [specs.get(name) or specs.get(name.lower()) for name in names]
+        found = _Plan(tuple(-1 if spec is None else spec[0] for spec in chosen),
+                      tuple(None if spec is None else spec[1] for spec in chosen),
+                      tuple(n for n, spec in enumerate(chosen) if spec is None))
         if len(_PLANS) < _CACHE_LIMIT:
             _PLANS[(table, names)] = found
     return found
@@ -155,15 +167,19 @@ def _put(event: NormalisedEvent, index: int, value: Any, convert: Converter, tz:
 def _fill(event: NormalisedEvent, obj: dict[str, Any], tz: tzinfo) -> None:
     row = event.row
     plan = _plan(event.table, tuple(obj))
-    for spec, (name, value) in zip(plan, obj.items(), strict=True):
-        if spec is None:
-            _other_field(event, name, value)
-        elif row[spec[0]] is None:  # two spellings of one field: the first non-null wins
-            try:
-                row[spec[0]] = spec[1](value, tz)
-            except ConversionError as exc:
-                event.problems.append(Problem(_NAMES[event.table][spec[0]], describe(value),
-                                              str(exc)))
+    for index, convert, value in zip(plan.indices, plan.converters, obj.values(), strict=True):
+        # null stays NULL; with two spellings of one field the first non-null wins
+        if value is None or index < 0 or row[index] is not None:
+            continue
+        try:
+            row[index] = convert(value, tz)  # type: ignore[misc]
+        except ConversionError as exc:
+            event.problems.append(Problem(_NAMES[event.table][index], describe(value),
+                                          str(exc)))
+    if plan.others:
+        names = list(obj)
+        for position in plan.others:
+            _other_field(event, names[position], obj[names[position]])
 
 
 def _other_field(event: NormalisedEvent, name: str, value: Any) -> None:

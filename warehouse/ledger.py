@@ -15,7 +15,14 @@ if TYPE_CHECKING:
 
 
 def start_batch(con: duckdb.DuckDBPyConnection) -> int:
-    """Insert a 'running' row and return the batch id."""
+    """Insert a 'running' row and return the batch id.
+
+    Runs under the batch lock, so an earlier row still 'running' was killed: it is marked
+    'interrupted' (its chunks were loaded or are recovered by this batch).
+    """
+    con.execute("UPDATE _batches SET outcome = 'interrupted', message = 'the batch process "
+                "ended without finishing (killed?); recovered by the next batch' "
+                "WHERE outcome = 'running'")
     row = con.execute("SELECT coalesce(max(id), 0) + 1 FROM _batches").fetchone()
     batch_id = int(row[0]) if row else 1
     con.execute("INSERT INTO _batches (id, started, outcome) VALUES (?, ?, 'running')",

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 _PID = re.compile(r"PID (\d+)")
 FIRST_WAIT = 0.05
 MAX_WAIT = 2.0
+#: DuckDB spills to disk beyond this, so a batch's memory stays bounded.
+WRITER_MEMORY_LIMIT = "512MB"
 
 
 def lock_holder(message: str) -> str:
@@ -63,6 +65,7 @@ def open_writer(path: Path, *, wait_seconds: float) -> duckdb.DuckDBPyConnection
     while True:
         opened = _try_open(path)
         if isinstance(opened, duckdb.DuckDBPyConnection):
+            opened.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             return opened
         if time.monotonic() >= deadline:
             raise WarehouseBusy(
@@ -121,8 +124,10 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult) -> 
         columns = [name for name, _ in EVENT_TABLES[table]]
     names = quote_all(columns)
     row = con.execute(
-        f"INSERT OR IGNORE INTO {quote(table)} ({names}) "
-        f"SELECT {names} FROM read_parquet(?, union_by_name = true)", [files]).fetchone()
+        f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM "
+        f"read_parquet(?, union_by_name = true) AS p WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {quote(table)} AS t WHERE t.event_id = p.event_id)", [files]
+    ).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -155,7 +155,7 @@ SELECT *,
   round((talking_seconds + wrap_seconds)
         / nullif(talking_seconds + wrap_seconds + waiting_seconds, 0), 4) AS occupancy,
   round(handling_seconds / nullif(logged_in_seconds, 0), 4) AS utilisation
-FROM t"""
+FROM t WHERE logged_in_seconds > 0"""
 
 _AGENT_BREAKS = """
 SELECT agent, timezone({tz}, started_at)::DATE AS local_day, breakreason,

@@ -15,6 +15,10 @@ import orjson
 
 from genius_wh.errors import GeniusWhError
 
+#: Every this many SessionEnded bodies one is sent with a trailing comma, as in the vendor's
+#: capture (`"Agreement": null,` right before `}`).
+TRAILING_COMMA_EVERY = 20
+
 
 class DeliveryFailed(GeniusWhError):
     """The receiver did not answer 200: the vendor would raise an alert."""
@@ -33,6 +37,15 @@ def write_lines(bodies: Iterable[dict[str, Any]], out: Path) -> int:
         os.fsync(handle.fileno())
     os.replace(tmp, out)
     return n
+
+
+def vendor_text(body: dict[str, Any], sessions_before: int) -> bytes:
+    """The body as Genius sends it: indented JSON, now and then with a trailing comma."""
+    text = json.dumps(body, indent=2)
+    if body.get("action") == "SessionEnded" and sessions_before % TRAILING_COMMA_EVERY == 0:
+        cut = text.rindex("\n  }")
+        text = text[:cut] + "," + text[cut:]
+    return text.encode()
 
 
 def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
@@ -58,20 +71,21 @@ def _post(conn: http.client.HTTPConnection, path: str, body: bytes, token: str |
     response = conn.getresponse()
     answer = response.read()
     if response.status != 200:
-        raise DeliveryFailed(f"receiver answered {response.status} to a "
-                             f"{json.loads(body)['action']} event: {answer[:200]!r}")
+        raise DeliveryFailed(f"receiver answered {response.status} to the event "
+                             f"{body[:60]!r}...: {answer[:200]!r}")
 
 
 def post_all(bodies: Iterable[dict[str, Any]], url: str, token: str | None,
              rate: float) -> int:
     """POST every body over one kept-alive connection at `rate` per second (0: no pause)."""
     conn, path = _connection(url)
-    began, n = time.monotonic(), 0
+    began, n, sessions = time.monotonic(), 0, 0
     try:
         for body in bodies:
             if rate > 0:
                 time.sleep(max(0.0, began + n / rate - time.monotonic()))
-            data = json.dumps(body, indent=2).encode()
+            data = vendor_text(body, sessions)
+            sessions += body.get("action") == "SessionEnded"
             try:
                 _post(conn, path, data, token)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):

@@ -1,0 +1,221 @@
+"""Batch benchmark: spool segments -> queryable DuckDB, against bare DuckDB and dlt.
+
+    .venv/bin/python bench/batch.py                 # 1 million events, dlt at 100k
+    .venv/bin/python bench/batch.py --events 200000 --dlt-events 20000
+
+Each contender runs in its own child process; we report events/s and the child's peak RSS.
+dlt needs the `bench` extra: pip install -e '.[bench]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parent.parent
+SEGMENT_EVENTS = 50_000
+CAMPAIGNS = 12
+
+
+def _campaign_fields(rng: random.Random) -> list[list[tuple[str, str]]]:
+    """Per campaign: 30-50 recorddata fields, each with a value kind."""
+    kinds = ("str", "int", "float", "bool", "null", "phone")
+    return [[(f"C{c}_Field_{i}", rng.choice(kinds)) for i in range(rng.randint(30, 50))]
+            for c in range(CAMPAIGNS)]
+
+
+def _value(kind: str, rng: random.Random) -> Any:
+    if kind == "int":
+        return rng.randint(0, 100_000)
+    if kind == "float":
+        return round(rng.random() * 1000, 2)
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    if kind == "phone":
+        return f"07{rng.randint(0, 999_999_999):09d}"
+    return rng.choice(("Glasgow", "Leeds", "London", "Cardiff", "")) + str(rng.randint(1, 99))
+
+
+def _body(n: int, rng: random.Random, fields: list[list[tuple[str, str]]]) -> dict[str, Any]:
+    """One realistic event: 35% SessionEnded, the rest AgentActivity/QueueInfo/CardPayment."""
+    c = n % CAMPAIGNS
+    stamp = "2026-11-24T10:09:07.2924254+00:00"
+    roll = rng.random()
+    if roll < 0.35:
+        return {"action": "SessionEnded", "timestamp": stamp, "session": {
+            "campaign": f"campaign{c}", "agent": f"agent{n % 300}", "urn": f"urn-{n}",
+            "telnumber": f"07{n:09d}", "diallerresult": rng.choice((1, 2, 7, 10, 10, 25)),
+            "agentresult": 205, "calltype": rng.choice((0, 3, 5)),
+            "timestamplaunched": stamp, "timestampconnected": stamp,
+            "timestampdisconnected": stamp, "timestampsessionended": stamp,
+            "talktime": rng.random() * 300, "wrapptime": rng.random() * 60, "holdtime": 0,
+            "ringtime": rng.random() * 20, "queuetime": 0, "queuenumber": 0,
+            "CLI": "01412800275", "ID": n,
+            "recorddata": {name: _value(kind, rng) for name, kind in fields[c]}}}
+    if roll < 0.80:
+        return {"action": "AgentActivity", "timestamp": stamp, "agentactivity": {
+            "campaign": f"campaign{c}", "agent": f"agent{n % 300}", "extension": "7002",
+            "queue": 67182, "agentstate": rng.randint(0, 12), "previousstate": 3,
+            "timestampcurrentstate": stamp, "timestamppreviousstate": stamp,
+            "breakreason": 0, "n": n}}
+    if roll < 0.95:
+        return {"action": "QueueInfo", "timestamp": stamp, "queueinfo": {
+            "campaign": f"campaign{c}", "queuenumber": c, "queuename": f"Queue {c}",
+            "callsinqueue": rng.randint(0, 9), "oldestcall": stamp, "averageanswer": 12.5,
+            "averageanswer5mins": 10.0, "totalcalls": n, "totalabandoned": n // 20}}
+    return {"action": "CardPayment", "timestamp": stamp, "CardPayment": {
+        "campaign": f"campaign{c}", "agent": f"agent{n % 300}", "timestamp": stamp,
+        "urn": f"urn-{n}", "cardtype": "Visa Debit", "cardholder": "J Bloggs",
+        "last4digits": 9030, "amount": 1000 + n % 5000, "currency": "GBP",
+        "result": "Success"}}
+
+
+def generate(spool_ready: Path, events: int, seed: int = 1) -> None:
+    """Write `events` spool lines as segments of SEGMENT_EVENTS lines."""
+    from genius_wh.records import encode_record, make_record
+
+    rng = random.Random(seed)
+    fields = _campaign_fields(rng)
+    spool_ready.mkdir(parents=True, exist_ok=True)
+    start = datetime(2026, 11, 24, 10, tzinfo=UTC)
+    for first in range(0, events, SEGMENT_EVENTS):
+        moment = start + timedelta(seconds=first)
+        lines = [encode_record(make_record(_body(n, rng, fields), source="84.22.187.53",
+                                           received_at=moment + timedelta(microseconds=n)))
+                 for n in range(first, min(events, first + SEGMENT_EVENTS))]
+        name = f"{moment.strftime('%Y%m%dT%H%M%S%f')}-bench-1-{first:09d}.jsonl"
+        (spool_ready / name).write_bytes(b"".join(lines))
+
+
+def child_ours(data_dir: Path) -> int:
+    """Spool -> queryable warehouse through run_batch; returns rows in the event tables."""
+    from genius_wh.settings import load_settings
+    from warehouse import connect
+    from warehouse.batch import run_batch
+
+    run_batch(load_settings(data_dir=data_dir))
+    with connect(data_dir) as con:
+        row = con.execute("SELECT (SELECT count(*) FROM session_ended) + (SELECT count(*) "
+                          "FROM agent_activity) + (SELECT count(*) FROM queue_info) + "
+                          "(SELECT count(*) FROM card_payment)").fetchone()
+    return int(row[0]) if row else 0
+
+
+def child_duckdb(spool: Path, db: Path) -> int:
+    """Bare DuckDB: read_json of the same lines into one table (the ceiling)."""
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE events AS SELECT * FROM read_json(?, "
+                    "format = 'newline_delimited')", [str(spool / "*.jsonl")])
+        row = con.execute("SELECT count(*) FROM events").fetchone()
+    return int(row[0]) if row else 0
+
+
+def child_dlt(spool: Path, db: Path, file_format: str, events: int) -> int:
+    """dlt's DuckDB pipeline over the parsed spool lines (default settings or parquet)."""
+    import dlt
+
+    def records() -> Any:
+        seen = 0
+        for path in sorted(spool.glob("*.jsonl")):
+            with path.open("rb") as handle:
+                for line in handle:
+                    if seen >= events:
+                        return
+                    seen += 1
+                    yield orjson.loads(line)
+
+    pipeline = dlt.pipeline(pipeline_name=f"bench_{file_format}", pipelines_dir=str(db.parent),
+                            destination=dlt.destinations.duckdb(str(db)), dataset_name="raw")
+    kwargs = {} if file_format == "default" else {"loader_file_format": file_format}
+    pipeline.run(records(), table_name="events", **kwargs)
+    return events
+
+
+def run_child(kind: str, *args: str) -> dict[str, Any]:
+    """Run one contender in a fresh process; returns seconds, rows and peak RSS (MiB)."""
+    out = subprocess.run([sys.executable, __file__, "--child", kind, *args], cwd=REPO,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def child_main(kind: str, args: list[str]) -> None:
+    """Entry point inside the child: time one contender and print JSON."""
+    started = time.perf_counter()
+    if kind == "ours":
+        rows = child_ours(Path(args[0]))
+    elif kind == "duckdb":
+        rows = child_duckdb(Path(args[0]), Path(args[1]))
+    else:
+        rows = child_dlt(Path(args[0]), Path(args[1]), kind.split(":", 1)[1], int(args[2]))
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": peak}))
+
+
+def _row(name: str, events: int, result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"{name:<28} {events:>10,} {'error: ' + str(result['error'])}"
+    rate = events / result["seconds"]
+    return (f"{name:<28} {events:>10,} {result['seconds']:>9.1f} {rate:>12,.0f} "
+            f"{result['peak_mib']:>10,.0f}")
+
+
+def main() -> None:
+    """Generate the corpus, run every contender, print the side-by-side table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--dlt-events", type=int, default=100_000)
+    parser.add_argument("--dlt-formats", default="default,parquet",
+                        help="dlt loader file formats to run, comma-separated ('' for none)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        child_main(options.child[0], options.child[1:])
+        return
+    work = Path(tempfile.mkdtemp(prefix="genius-bench-"))
+    try:
+        formats = [f for f in options.dlt_formats.split(",") if f]
+        _bench(work, options.events, options.dlt_events, formats)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _bench(work: Path, events: int, dlt_events: int, formats: list[str]) -> None:
+    started = time.perf_counter()
+    spool = work / "data" / "spool" / "ready"
+    generate(spool, events)
+    corpus = work / "corpus"
+    shutil.copytree(spool, corpus)
+    print(f"generated {events:,} events in {time.perf_counter() - started:.1f} s "
+          f"({sum(p.stat().st_size for p in corpus.iterdir()) / 2**20:,.0f} MiB of spool)")
+    results = [("ours (spool -> DuckDB)", events, run_child("ours", str(work / "data"))),
+               ("bare DuckDB read_json", events,
+                run_child("duckdb", str(corpus), str(work / "bare.duckdb")))]
+    for fmt in formats:
+        results.append((f"dlt duckdb ({fmt})", dlt_events, run_child(
+            f"dlt:{fmt}", str(corpus), str(work / f"dlt-{fmt}.duckdb"), str(dlt_events))))
+    print(f"{'contender':<28} {'events':>10} {'seconds':>9} {'events/s':>12} {'peak MiB':>10}")
+    for name, count, result in results:
+        print(_row(name, count, result))
+
+
+if __name__ == "__main__":
+    main()
