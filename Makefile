@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/genius-wh --data-dir $(DATA_DIR) serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check genius_wh ingest transform warehouse tests bench
+	$(BIN)/ruff check genius_wh ingest transform warehouse tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
-from datetime import date as Date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,7 +22,7 @@ def settings_options(func: F) -> F:
                   help="Data directory (default: setting data_dir).")
     @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help="TOML settings file (default: $GENIUS_WH_CONFIG).")
-    @click.pass_context
+    @click.pass_context  # type: ignore[arg-type]
     @functools.wraps(func)
     def wrapper(ctx: click.Context, data_dir: Path | None, config: Path | None,
                 **kwargs: Any) -> Any:
@@ -210,4 +208,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -120,4 +120,5 @@ def decode_record(line: bytes) -> SpoolRecord:
             raise ValueError(f"spool record has no {key!r}")
     if not isinstance(obj["body"], dict):
         raise ValueError("spool record body is not an object")
-    return obj  # type: ignore[no-any-return]
+    record: SpoolRecord = obj  # type: ignore[assignment]
+    return record

@@ -51,7 +51,9 @@ def test_config_file_can_be_named_by_environment(
     ("raw", "expected"),
     [
         pytest.param("genius", list(GENIUS_ADDRESSES), id="genius preset"),
-        pytest.param("10.0.0.0/8, 192.0.2.7", ["10.0.0.0/8", "192.0.2.7/32"], id="cidr and address"),
+        pytest.param(
+            "10.0.0.0/8, 192.0.2.7", ["10.0.0.0/8", "192.0.2.7/32"], id="cidr and address"
+        ),
         pytest.param("Genius,::1", [*GENIUS_ADDRESSES, "::1/128"], id="preset any case plus ipv6"),
     ],
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +16,7 @@ import duckdb
 from genius_wh.layout import DataLayout
 from genius_wh.segments import list_ready, seal_abandoned
 from genius_wh.settings import Settings
-from transform import transform_chunk
+from transform import ChunkResult, transform_chunk
 from warehouse.chunks import (
     apply_retention,
     archive,
@@ -108,33 +110,67 @@ def _run_locked(settings: Settings, layout: DataLayout, lock_wait: float) -> Bat
     return tally.report()
 
 
-def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
-                 tally: Tally) -> None:
-    """Recover working/ chunks first, then claim and load the ready segments chunk by chunk."""
-    for folder in working_chunks(layout):
-        process_chunk(settings, layout, con, folder, tally)
+def claimed_folders(settings: Settings, layout: DataLayout, tally: Tally) -> Iterator[Path]:
+    """Chunk folders in load order: those left in working/ first, then fresh claims (made
+    lazily, one chunk at a time, so a large backlog is never claimed at once)."""
+    yield from working_chunks(layout)
     for segments in iter_chunks(list_ready(layout), settings.batch_max_events):
         tally.oldest = min(filter(None, [tally.oldest, _segment_time(segments[0])]),
                            default=None)
-        folder = claim(layout, segments, new_chunk_id())
-        process_chunk(settings, layout, con, folder, tally)
+        yield claim(layout, segments, new_chunk_id())
 
 
-def process_chunk(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
-                  folder: Path, tally: Tally) -> None:
-    """Transform and load one chunk folder (unless the ledger has it), then archive it."""
+def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
+                 tally: Tally) -> None:
+    """Recover working/ chunks first, then claim and load the ready segments chunk by chunk.
+
+    The next chunk is transformed in a worker thread while DuckDB loads the current one
+    (DuckDB releases the GIL); chunks still load one at a time, in claim order.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform") as pool:
+        pending: Prepared | None = None
+        for folder in claimed_folders(settings, layout, tally):
+            prepared = prepare_chunk(pool, settings, layout, con, folder)
+            if pending is not None:
+                finish_chunk(settings, layout, con, pending, tally)
+            pending = prepared
+        if pending is not None:
+            finish_chunk(settings, layout, con, pending, tally)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prepared:
+    """A chunk folder, its segments and its transform (None: already in the ledger)."""
+
+    folder: Path
+    segments: list[Path]
+    transform: Future[ChunkResult] | None
+
+
+def prepare_chunk(pool: ThreadPoolExecutor, settings: Settings, layout: DataLayout,
+                  con: duckdb.DuckDBPyConnection, folder: Path) -> Prepared:
+    """Start transforming a chunk unless the ledger already has its segments."""
     segments = chunk_segments(folder)
-    if segments and not loaded_segments(con, [p.name for p in segments]):
-        result = transform_chunk(segments, chunk_id=folder.name, lake_dir=layout.lake,
-                                 quarantine_dir=layout.quarantine, tz=settings.tz)
-        rows = load_chunk(con, result, segments, loaded_at=datetime.now(UTC))
+    if not segments or loaded_segments(con, [p.name for p in segments]):
+        return Prepared(folder=folder, segments=segments, transform=None)
+    future = pool.submit(transform_chunk, segments, chunk_id=folder.name, lake_dir=layout.lake,
+                         quarantine_dir=layout.quarantine, tz=settings.tz)
+    return Prepared(folder=folder, segments=segments, transform=future)
+
+
+def finish_chunk(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
+                 chunk: Prepared, tally: Tally) -> None:
+    """Load a transformed chunk in one transaction, then archive its segments."""
+    if chunk.transform is not None:
+        result = chunk.transform.result()
+        rows = load_chunk(con, result, chunk.segments, loaded_at=datetime.now(UTC))
         for table, count in rows.items():
             tally.rows[table] += count
         tally.chunks += 1
         tally.events += result.events
         tally.quarantined += len(result.quarantined)
         tally.issues += len(result.issues)
-    archive(layout, folder, datetime.now(settings.tz).date())
+    archive(layout, chunk.folder, datetime.now(settings.tz).date())
 
 
 def _close_and_publish(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:
