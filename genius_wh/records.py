@@ -10,7 +10,6 @@ A spool line is one JSON object and a newline:
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
@@ -35,12 +34,26 @@ class BadBody(ValueError):
     """The bytes are not a JSON object with an `action`; the message says why."""
 
 
-_TRAILING_COMMA = re.compile(rb'"(?:[^"\\]|\\.)*"|,(\s*[}\]])', re.DOTALL)
+_TRAILING_COMMA_ERROR = "trailing comma"
+_MAX_REPAIRS = 10_000
 
 
-def repair_trailing_commas(raw: bytes) -> bytes:
-    """Drop each comma that stands right before `}` or `]` outside strings."""
-    return _TRAILING_COMMA.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(0), raw)
+def _without_trailing_commas(raw: bytes, error: orjson.JSONDecodeError) -> Any:
+    """Parse after deleting each comma orjson reports as trailing; re-raise anything else.
+
+    orjson names the offending comma by its character position in the decoded text, so each
+    repair is exact (a comma inside a string is never touched) and costs one more parse.
+    """
+    text = raw.decode("utf-8")
+    for _ in range(_MAX_REPAIRS):
+        if not error.msg.startswith(_TRAILING_COMMA_ERROR):
+            raise error
+        text = text[: error.pos] + text[error.pos + 1 :]
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            error = exc
+    raise error
 
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], bool]:
@@ -54,12 +67,9 @@ def parse_body(raw: bytes) -> tuple[dict[str, Any], bool]:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as first:
-        fixed = repair_trailing_commas(raw)
-        if fixed == raw:
-            raise BadBody(f"body is not valid JSON: {first}") from None
         try:
-            body = orjson.loads(fixed)
-        except orjson.JSONDecodeError as exc:
+            body = _without_trailing_commas(raw, first)
+        except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadBody(f"body is not valid JSON: {exc}") from None
         repaired = True
     if not isinstance(body, dict):
