@@ -128,8 +128,12 @@ def start(command: list[str], log: Path,
 
 def serve_bare(threads: int) -> None:
     """The ceiling: a Flask app under waitress that answers 200 and does nothing else."""
+    import logging
+
     from flask import Flask, request
     from waitress.server import create_server
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # as the receiver does
 
     app = Flask("bare")
 

@@ -52,8 +52,10 @@ def check_request(request: Request, settings: Settings, metrics: IngestMetrics) 
 def read_bounded(request: Request, limit: int, metrics: IngestMetrics, source: str) -> bytes:
     """The body, read while counting: over `limit` bytes (declared or sent) is a 413."""
     too_large = f"body is larger than max_body_bytes ({limit})"
-    if request.content_length is not None and request.content_length > limit:
-        _refuse(metrics, "too_large", 413, too_large, source)
+    if request.content_length is not None:
+        if request.content_length > limit:
+            _refuse(metrics, "too_large", 413, too_large, source)
+        return request.stream.read()  # the stream stops at Content-Length
     parts: list[bytes] = []
     size = 0
     while chunk := request.stream.read(min(READ_CHUNK, limit + 1 - size)):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 from types import FrameType
 from typing import Any
 
@@ -28,6 +27,8 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
 
     `port=0` binds a free port; the bound address is logged as `listening on http://H:P/`.
     """
+    # one warning per queued request under a burst: noise that costs the loop thread time
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = create_app(settings)
     state: Receiver = app.extensions["genius_wh"]
     server: Any = create_server(
@@ -39,14 +40,16 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     )
     log.info("listening on http://%s:%d/ (data in %s, %d threads)", server.effective_host,
              int(server.effective_port), settings.data_dir, settings.server_threads)
-    stop = threading.Event()
-    # the handler only sets a flag: an exception raised inside waitress's loop would be
-    # swallowed by the channel it happened to interrupt
-    previous = {sig: signal.signal(sig, lambda signum, frame: _asked(stop, signum, frame))
+    asked: list[str] = []
+    # the handler only records the signal: an exception raised inside waitress's loop would be
+    # swallowed by the channel it interrupted, and logging from it can collide with a log
+    # line the main thread is writing
+    previous = {sig: signal.signal(sig, lambda signum, frame: _asked(asked, signum, frame))
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        while not stop.is_set():
+        while not asked:
             wasyncore.loop(timeout=LOOP_SECONDS, map=server._map, count=1)
+        log.info("stopping on %s", asked[0])
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -55,7 +58,6 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         log.info("receiver stopped; open spool segment sealed")
 
 
-def _asked(stop: threading.Event, signum: int, frame: FrameType | None) -> None:
-    """Signal handler: ask the serve loop to finish."""
-    log.info("stopping on %s", signal.Signals(signum).name)
-    stop.set()
+def _asked(asked: list[str], signum: int, frame: FrameType | None) -> None:
+    """Signal handler: ask the serve loop to finish (nothing else is safe here)."""
+    asked.append(signal.Signals(signum).name)

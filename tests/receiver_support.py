@@ -67,7 +67,12 @@ class RunningReceiver:
         """SIGTERM and wait (the receiver seals its open segment)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=20)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()  # never leave a server behind
+                raise AssertionError(
+                    f"server ignored SIGTERM: {self.log.read_text()[-2000:]}") from None
 
     def kill(self) -> None:
         """SIGKILL: no chance to seal or flush anything."""
