@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         5, gt=0, description="A spool segment is sealed once it is this old (and not empty)."
     )
     batch_max_events: int = Field(
-        200_000, gt=0, description="Events per chunk of a batch: bounds the batch's memory."
+        100_000, gt=0, description="Events per chunk of a batch: bounds the batch's memory."
     )
     archive_retention_days: int = Field(
         0, ge=0, description="Days to keep loaded spool segments in spool/archive; 0 keeps "

@@ -37,7 +37,7 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float = 15.0,
 
 @dataclass
 class RunningReceiver:
-    """A `genius-wh serve --no-scheduler` subprocess on a free port."""
+    """A `genius-wh serve` subprocess on a free port (scheduler off unless asked)."""
 
     proc: subprocess.Popen[bytes]
     data_dir: Path
@@ -81,7 +81,8 @@ class RunningReceiver:
             self.proc.wait(timeout=20)
 
 
-def start_receiver(data_dir: Path, **settings: str) -> RunningReceiver:
+def start_receiver(data_dir: Path, *, scheduler: bool = False,
+                   **settings: str) -> RunningReceiver:
     """Start the real server on port 0 and wait until it answers /healthz (any status)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GENIUS_WH_")}
     env.update({f"GENIUS_WH_{k.upper()}": v for k, v in settings.items()})
@@ -89,7 +90,8 @@ def start_receiver(data_dir: Path, **settings: str) -> RunningReceiver:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir), "serve",
-             "--no-scheduler", "--port", "0"], stdout=out, stderr=subprocess.STDOUT, env=env,
+             "--port", "0", *([] if scheduler else ["--no-scheduler"])],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
             cwd=ROOT)
     running = RunningReceiver(proc=proc, data_dir=data_dir, log=log)
     running.port = int(wait_until(lambda: _bound_port(running), what="the server to listen"))

@@ -13,7 +13,7 @@ import pytest
 
 from genius_wh.records import encode_record, make_record, parse_body
 from genius_wh.tables import EVENT_TABLES
-from transform import ChunkResult, transform_chunk
+from transform import ChunkResult, lake, transform_chunk
 from transform.errors import LakeWriteError
 
 LONDON = ZoneInfo("Europe/London")
@@ -183,3 +183,15 @@ def test_an_unwritable_lake_raises_a_retriable_error_naming_the_file(tmp_path: P
     with pytest.raises(LakeWriteError, match=r"cannot write .*/lake/agent_activity/"
                        r"date=2026-06-01/chunk-1.parquet: .*then run the batch again"):
         run(tmp_path, [segment])
+
+
+def test_rows_are_written_in_row_groups_as_they_arrive(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lake, "ROWS_PER_GROUP", 2)
+    bodies = [dict(corpus("transform-queueinfo-example.json"), n=n) for n in range(5)]
+    result = run(tmp_path, [write_segment(tmp_path / "seg-k.jsonl", bodies)])
+    (path,) = result.files["queue_info"]
+    assert pq.read_metadata(path).num_row_groups == 3
+    assert [row["received_at"] for row in rows(result, "queue_info")] == [
+        NOON + timedelta(seconds=n) for n in range(5)]
+    assert not [p for p in (tmp_path / "lake").rglob(".*.tmp")]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
-from transform.lake import lake_path, write_recorddata, write_rows
+from transform.lake import RowsWriter, lake_path, write_recorddata
 from transform.normalise import ACTION_NAMES, normalise_event
 from transform.reader import SpoolLine, read_segment
 from transform.recordcolumns import RecorddataColumns
@@ -24,9 +24,11 @@ TABLES = (*EVENT_TABLES, SESSION_RECORDDATA)
 class ChunkBuilder:
     """One chunk's rows per table and local date, and what the loader must record."""
 
-    def __init__(self, tz: tzinfo) -> None:
+    def __init__(self, tz: tzinfo, lake_dir: Path, chunk_id: str) -> None:
         self.tz = tz
-        self.tables: dict[tuple[str, date], list[list[Any]]] = {}
+        self.lake_dir = lake_dir
+        self.chunk_id = chunk_id
+        self.tables: dict[tuple[str, date], RowsWriter] = {}
         self.recorddata = RecorddataColumns()
         self.issues: list[LoadIssue] = []
         self.unknown: dict[tuple[str, str], list[Any]] = {}
@@ -50,7 +52,8 @@ class ChunkBuilder:
         day = line.received_at.astimezone(self.tz).date()
         rows = self.tables.get((event.table, day))
         if rows is None:
-            rows = self.tables[(event.table, day)] = []
+            path = lake_path(self.lake_dir, event.table, day, self.chunk_id)
+            rows = self.tables[(event.table, day)] = RowsWriter(path, EVENT_TABLES[event.table])
         rows.append(event.row)
         for problem in event.problems:
             self.issues.append(LoadIssue(
@@ -77,33 +80,37 @@ class ChunkBuilder:
             entry[1] = min(entry[1], received)
             entry[2] = max(entry[2], received)
 
-    def write(self, lake_dir: Path, chunk_id: str) -> dict[str, list[Path]]:
-        """Write every (table, date) that has rows; returns the files by table.
+    def write(self) -> dict[str, list[Path]]:
+        """Finish every (table, date) file that has rows; returns the files by table.
 
-        Two threads: Parquet encoding and compression run outside the GIL, so one file
-        compresses while the next one's Python values become Arrow arrays.
+        session_recorddata is written in a second thread (Parquet encoding and compression
+        run outside the GIL) while the fixed tables' last row groups are written here.
         """
         files: dict[str, list[Path]] = {table: [] for table in TABLES}
-        self.recorddata.types  # noqa: B018 - typed once, before the threads share it
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="lake") as pool:
+        self.recorddata.types  # noqa: B018 - typed once, before the thread reads it
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake") as pool:
             jobs = []
             for day in sorted(self.recorddata.groups):
-                path = lake_path(lake_dir, SESSION_RECORDDATA, day, chunk_id)
+                path = lake_path(self.lake_dir, SESSION_RECORDDATA, day, self.chunk_id)
                 jobs.append(pool.submit(write_recorddata, path, self.recorddata, day))
                 files[SESSION_RECORDDATA].append(path)
-            for (table, day), rows in sorted(self.tables.items()):
-                path = lake_path(lake_dir, table, day, chunk_id)
-                jobs.append(pool.submit(write_rows, path, EVENT_TABLES[table], rows))
-                files[table].append(path)
+            for (table, _day), rows in sorted(self.tables.items()):
+                rows.commit()
+                files[table].append(rows.path)
             for job in jobs:
                 job.result()
         return files
 
+    def discard(self) -> None:
+        """Drop the temporary files of a chunk that failed."""
+        for rows in self.tables.values():
+            rows.discard()
+
     def result(self, chunk_id: str, files: dict[str, list[Path]]) -> ChunkResult:
         """The hand-over record for the loader."""
         rows = {table: 0 for table in TABLES}
-        for (table, _day), table_rows in self.tables.items():
-            rows[table] += len(table_rows)
+        for (table, _day), writer in self.tables.items():
+            rows[table] += len(writer)
         rows[SESSION_RECORDDATA] = sum(map(self.recorddata.rows, self.recorddata.groups))
         unknown = [UnknownField(action=action, field=field, count=count, first_seen=first,
                                 last_seen=last)
@@ -118,15 +125,19 @@ class ChunkBuilder:
 def transform_chunk(segments: list[Path], *, chunk_id: str, lake_dir: Path,
                     quarantine_dir: Path, tz: tzinfo) -> ChunkResult:
     """Normalise the spool segments of one chunk into Parquet files in the lake."""
-    builder = ChunkBuilder(tz)
-    with _no_cyclic_gc():
-        for segment in segments:
-            for item in read_segment(segment, quarantine_dir):
-                if isinstance(item, SpoolLine):
-                    builder.add(item)
-                else:
-                    builder.quarantined.append(item)
-        files = builder.write(lake_dir, chunk_id)
+    builder = ChunkBuilder(tz, lake_dir, chunk_id)
+    try:
+        with _no_cyclic_gc():
+            for segment in segments:
+                for item in read_segment(segment, quarantine_dir):
+                    if isinstance(item, SpoolLine):
+                        builder.add(item)
+                    else:
+                        builder.quarantined.append(item)
+            files = builder.write()
+    except BaseException:
+        builder.discard()
+        raise
     return builder.result(chunk_id, files)
 
 

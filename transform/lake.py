@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from genius_wh.tables import Columns
-from transform.files import atomic_file
+from transform.files import AtomicFile, atomic_file
 from transform.recordcolumns import RecorddataColumns
 from transform.widening import NULL
 
@@ -22,8 +22,8 @@ ARROW_TYPES: Final[dict[str, pa.DataType]] = {
 }
 #: Cells per record batch of session_recorddata: bounds memory for very wide chunks.
 _CELLS_PER_BATCH: Final = 2_000_000
-#: Rows per row group of the fixed tables: bounds the Arrow copy held while writing.
-_ROWS_PER_GROUP: Final = 50_000
+#: Rows per row group of the fixed tables: bounds the rows a chunk holds in memory.
+ROWS_PER_GROUP = 50_000
 _COMPRESSION: Final = "zstd"
 
 
@@ -32,16 +32,53 @@ def lake_path(lake_dir: Path, table: str, day: date, chunk_id: str) -> Path:
     return lake_dir / table / f"date={day.isoformat()}" / f"{chunk_id}.parquet"
 
 
-def write_rows(path: Path, columns: Columns, rows: list[list[Any]]) -> None:
-    """Write rows (one value per column, in order) of a fixed-column table, atomically."""
-    schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
-    with atomic_file(path) as handle, pq.ParquetWriter(
-            handle, schema, compression=_COMPRESSION) as writer:
-        for start in range(0, len(rows), _ROWS_PER_GROUP):
-            values = zip(*rows[start:start + _ROWS_PER_GROUP], strict=True)
-            arrays = [pa.array(column, type=field.type)
-                      for column, field in zip(values, schema, strict=True)]
-            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+class RowsWriter:
+    """Rows of one fixed-column table and date, written as Parquet row groups while they
+    arrive (so a chunk holds at most one row group per file in memory); atomic on commit."""
+
+    def __init__(self, path: Path, columns: Columns) -> None:
+        self.path = path
+        self.schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
+        self.pending: list[list[Any]] = []
+        self.written = 0
+        self._file: AtomicFile | None = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def __len__(self) -> int:
+        return self.written + len(self.pending)
+
+    def append(self, row: list[Any]) -> None:
+        """Add one row (one value per column, in order)."""
+        self.pending.append(row)
+        if len(self.pending) >= ROWS_PER_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending rows as one row group."""
+        if not self.pending:
+            return
+        if self._writer is None:
+            self._file = AtomicFile(self.path)
+            self._writer = pq.ParquetWriter(self._file.handle, self.schema,
+                                            compression=_COMPRESSION)
+        values = zip(*self.pending, strict=True)
+        arrays = [pa.array(column, type=field.type)
+                  for column, field in zip(values, self.schema, strict=True)]
+        self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        self.written += len(self.pending)
+        self.pending = []
+
+    def commit(self) -> None:
+        """Write what is pending, close the Parquet file and give it its final name."""
+        self.flush()
+        if self._writer is not None and self._file is not None:
+            self._writer.close()
+            self._file.commit()
+
+    def discard(self) -> None:
+        """Drop the temporary file after a failure."""
+        if self._file is not None:
+            self._file.discard()
 
 
 def write_recorddata(path: Path, columns: RecorddataColumns, day: date) -> None:

@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 _PID = re.compile(r"PID (\d+)")
 FIRST_WAIT = 0.05
 MAX_WAIT = 2.0
-#: DuckDB spills to disk beyond this, so a batch's memory stays bounded.
-WRITER_MEMORY_LIMIT = "512MB"
+#: DuckDB's memory for a batch: this much for the chunk (it spills beyond it) ...
+WRITER_BASE_MEMORY = 512 * 2**20
+#: ... plus this much per row already loaded: the event_id primary-key indexes must stay in
+#: memory (about 75 bytes per key measured); a fixed limit would fail once the warehouse grows.
+WRITER_MEMORY_PER_ROW = 128
 
 
 def lock_holder(message: str) -> str:
@@ -65,7 +68,6 @@ def open_writer(path: Path, *, wait_seconds: float) -> duckdb.DuckDBPyConnection
     while True:
         opened = _try_open(path)
         if isinstance(opened, duckdb.DuckDBPyConnection):
-            opened.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             return opened
         if time.monotonic() >= deadline:
             raise WarehouseBusy(
@@ -75,6 +77,15 @@ def open_writer(path: Path, *, wait_seconds: float) -> duckdb.DuckDBPyConnection
         log.warning("%s is held by %s; retrying in %.2f s", path, opened, pause)
         time.sleep(pause)
         pause = min(MAX_WAIT, pause * 2)
+
+
+def bound_memory(con: duckdb.DuckDBPyConnection) -> int:
+    """Set DuckDB's memory limit from the rows loaded so far; returns it in bytes."""
+    unions = " + ".join(f"(SELECT count(*) FROM {quote(table)})" for table in LOADED_TABLES)
+    row = con.execute(f"SELECT {unions}").fetchone()
+    limit = WRITER_BASE_MEMORY + WRITER_MEMORY_PER_ROW * int(row[0] if row else 0)
+    con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+    return limit
 
 
 @contextmanager
@@ -101,6 +112,7 @@ def loaded_segments(con: duckdb.DuckDBPyConnection, names: list[str]) -> set[str
 def load_chunk(con: duckdb.DuckDBPyConnection, result: ChunkResult, segments: list[Path],
                *, loaded_at: datetime) -> dict[str, int]:
     """Load one transformed chunk in one transaction; returns new rows per table."""
+    bound_memory(con)
     with transaction(con):
         changes = plan_columns(current_value_types(con), result.recorddata_types)
         if changes:
