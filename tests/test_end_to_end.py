@@ -55,9 +55,9 @@ def test_spec_captures_reach_the_warehouse_through_the_scheduled_batch(tmp_path:
     assert session == {"urn": "test-513649415", "agent": "agent1001", "wraptime": 2.1841454,
                        "cli": "01412800275", "id": 123456789, "calltype": 3, "queuenumber": 0,
                        "launched_utc": "2021-07-06T09:09:07.292425"}
-    record = sql(data_dir, "SELECT tel1, surname, maxattempts, skillgroup FROM session_recorddata")
-    assert record == [{"tel1": "07976916443", "surname": "Anderson", "maxattempts": 100,
-                       "skillgroup": "43"}]
+    record = sql(data_dir, "SELECT urn, tel1, name, postcode, arrears FROM session_recorddata")
+    assert record == [{"urn": "test-513649415", "tel1": "07976916443", "name": "8600013",
+                       "postcode": "", "arrears": None}]
     agent = sql(data_dir, "SELECT extension, agentstate, previousagentstate, queue "
                           "FROM agent_activity")
     assert agent == [{"extension": "7002", "agentstate": 0, "previousagentstate": 2,
@@ -69,4 +69,7 @@ def test_spec_captures_reach_the_warehouse_through_the_scheduled_batch(tmp_path:
 
     status = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "status", "--format", "json"])
     assert status.exit_code == 0, status.output
-    assert '"session_ended": 1' in status.output.replace('"session_ended":1', '"session_ended": 1')
+    report = json.loads(status.output)
+    assert report["last_batch"]["outcome"] == "ok"
+    assert report["rows"]["session_ended"] == 1 and report["rows"]["card_payment"] == 1
+    assert report["spool"]["ready"]["segments"] == report["spool"]["working"]["segments"] == 0
