@@ -95,9 +95,7 @@ def _run_locked(settings: Settings, layout: DataLayout, lock_wait: float) -> Bat
             load_pending(settings, layout, con, tally)
         except Exception as exc:
             message = f"batch {batch_id} failed: {type(exc).__name__}: {exc}"
-            finish_batch(con, batch_id, tally, outcome="failed", message=message)
-            _close_and_publish(con, layout)
-            _record_metrics(layout, tally, ok=False)
+            _record_failure(con, layout, batch_id, tally, message)
             raise BatchFailed(f"{message} (its segments stay in spool/working/ and the next "
                               "batch retries them)") from exc
         finish_batch(con, batch_id, tally, outcome="ok", message=None)
@@ -108,6 +106,18 @@ def _run_locked(settings: Settings, layout: DataLayout, lock_wait: float) -> Bat
     apply_retention(layout, datetime.now(settings.tz).date(), settings.archive_retention_days)
     _record_metrics(layout, tally, ok=True)
     return tally.report()
+
+
+def _record_failure(con: duckdb.DuckDBPyConnection, layout: DataLayout, batch_id: int,
+                    tally: Tally, message: str) -> None:
+    """Record a failed batch in _batches and /metrics (best effort: the warehouse itself
+    may be what failed, and the original error must reach the caller)."""
+    _record_metrics(layout, tally, ok=False)
+    try:
+        finish_batch(con, batch_id, tally, outcome="failed", message=message)
+        _close_and_publish(con, layout)
+    except (duckdb.Error, OSError) as exc:
+        log.error("could not record the failed batch %d: %s", batch_id, exc)
 
 
 def claimed_folders(settings: Settings, layout: DataLayout, tally: Tally) -> Iterator[Path]:

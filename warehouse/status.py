@@ -18,23 +18,32 @@ from warehouse.schema import LOADED_TABLES
 from warehouse.snapshots import newest_snapshot
 from warehouse.sql import quote
 
+#: Bytes of segments read to count lines; beyond it the line count is extrapolated.
+COUNT_BYTES = 64 * 2**20
 
-def folder_backlog(folder: Path, *, recursive: bool = False) -> dict[str, int]:
-    """Segments, lines and bytes of the spool segments in one folder."""
+
+def folder_backlog(folder: Path, *, recursive: bool = False) -> dict[str, int | bool]:
+    """Segments, lines and bytes of the spool segments in one folder (lines are counted in
+    the first COUNT_BYTES and extrapolated beyond, so a huge backlog stays quick to show)."""
     pattern = f"**/*{SEGMENT_SUFFIX}" if recursive else f"*{SEGMENT_SUFFIX}"
-    segments = lines = size = 0
-    for path in folder.glob(pattern) if folder.is_dir() else []:
+    segments = lines = size = counted_bytes = 0
+    for path in sorted(folder.glob(pattern)) if folder.is_dir() else []:
         try:
-            data = path.read_bytes()
+            length = path.stat().st_size
+            if counted_bytes < COUNT_BYTES:
+                lines += path.read_bytes().count(b"\n")
+                counted_bytes += length
         except FileNotFoundError:
-            continue
+            continue  # moved on by a batch meanwhile
         segments += 1
-        lines += data.count(b"\n")
-        size += len(data)
-    return {"segments": segments, "lines": lines, "bytes": size}
+        size += length
+    estimated = counted_bytes < size
+    if estimated and counted_bytes:
+        lines = round(lines * size / counted_bytes)
+    return {"segments": segments, "lines": lines, "bytes": size, "lines_estimated": estimated}
 
 
-def spool_backlog(layout: DataLayout) -> dict[str, dict[str, int]]:
+def spool_backlog(layout: DataLayout) -> dict[str, dict[str, int | bool]]:
     """Backlog of open, ready and working segments."""
     return {"open": folder_backlog(layout.spool_open),
             "ready": folder_backlog(layout.spool_ready),
@@ -89,10 +98,15 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     status: dict[str, Any] = {"data_dir": str(layout.root), "spool": spool_backlog(layout),
                               "quarantine_files": _count_files(layout.quarantine),
                               "last_export": last_export(layout), "snapshot": None}
-    if snapshot is not None:
-        status["snapshot"] = snapshot.name
-        status.update(warehouse_status(snapshot))
-    else:
+    for _attempt in range(3):
+        if snapshot is None:
+            break
+        try:
+            status.update(warehouse_status(snapshot), snapshot=snapshot.name)
+            break
+        except duckdb.IOException:  # pruned by a batch since it was listed: take the newer
+            snapshot = newest_snapshot(layout)
+    if status["snapshot"] is None:
         status.update({"last_batch": None, "rows": dict.fromkeys(LOADED_TABLES, 0),
                        "load_issues": {"total": 0, "last_24h": 0}, "unknown_fields": [],
                        "quarantined_lines": 0})
