@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import readme_cli  # noqa: E402
+import readme  # noqa: E402
 
 CONTRACT_TABLES = [*EVENT_TABLES, "session_recorddata", "recorddata_fields", "session_flat",
                    "dim_diallerresult", "dim_calltype", "dim_agentstate"]
@@ -47,7 +47,7 @@ def test_every_view_is_documented_with_an_example_query() -> None:
 
 
 def test_command_reference_block_is_generated_from_the_commands() -> None:
-    assert readme_cli.render(README) == README, "run: .venv/bin/python scripts/readme_cli.py"
+    assert readme.render(README) == README, "run: .venv/bin/python scripts/readme.py"
 
 
 def test_readme_starts_with_the_two_commands() -> None:
