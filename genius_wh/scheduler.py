@@ -8,6 +8,7 @@ warehouse.duckdb held by someone else just tries again next time.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -47,17 +48,42 @@ def export_job(settings: Settings) -> None:
         log.error("nightly export failed: %s", exc)
 
 
+def catch_up_export_job(settings: Settings) -> None:
+    """At start: export yesterday if the process was down when the export was due."""
+    from genius_wh.layout import DataLayout
+    from warehouse.export import export_date, local_yesterday, read_manifest
+
+    manifest = read_manifest(DataLayout(root=settings.data_dir))
+    if local_yesterday(settings.tz).isoformat() in manifest.get("dates", {}):
+        return
+    log.info("yesterday has no export yet: exporting it now")
+    try:
+        export_date(settings, None)
+    except GeniusWhError as exc:
+        log.error("catch-up export failed: %s", exc)
+
+
 def build_scheduler(settings: Settings, *, blocking: bool
                     ) -> BlockingScheduler | BackgroundScheduler:
-    """A scheduler with the batch job and the nightly export job (not started)."""
+    """A scheduler with the batch job and the nightly export job (not started).
+
+    - the first batch runs at once (it finishes what a killed run left), then every interval;
+    - a late export (machine busy or asleep) still runs within 12 hours of its time;
+    - at start, yesterday is exported if the manifest does not have it yet.
+    """
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     scheduler: BlockingScheduler | BackgroundScheduler = (
         BlockingScheduler(timezone=settings.tz) if blocking
         else BackgroundScheduler(timezone=settings.tz))
+    now = datetime.now(settings.tz)
     scheduler.add_job(batch_job, IntervalTrigger(seconds=settings.batch_interval_seconds),
                       args=[settings], id="batch", name="batch", max_instances=1,
-                      coalesce=True, replace_existing=True)
+                      coalesce=True, replace_existing=True, next_run_time=now)
     scheduler.add_job(export_job, CronTrigger.from_crontab(settings.export_cron,
                                                            timezone=settings.tz),
                       args=[settings], id="export", name="nightly export", max_instances=1,
-                      coalesce=True, replace_existing=True)
+                      coalesce=True, replace_existing=True,
+                      misfire_grace_time=int(timedelta(hours=12).total_seconds()))
+    scheduler.add_job(catch_up_export_job, "date", run_date=now + timedelta(seconds=1),
+                      args=[settings], id="export-catch-up", name="catch-up export")
     return scheduler

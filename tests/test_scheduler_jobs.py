@@ -41,3 +41,22 @@ def test_batch_job_skips_overlaps_and_export_follows_the_crontab(tmp_path: Path)
     assert isinstance(export.trigger, CronTrigger)
     assert str(export.trigger) == "cron[month='*', day='*', day_of_week='*', hour='3', minute='15']"
     assert str(export.trigger.timezone) == "Europe/London"
+
+
+def test_scheduler_start_loads_at_once_and_catches_up_a_missed_export(tmp_path: Path) -> None:
+    from warehouse.export import local_yesterday
+
+    settings = make_settings(tmp_path, batch_interval_seconds=3600)
+    write_segment(tmp_path, mixed_bodies(8))
+    scheduler = build_scheduler(settings, blocking=False)
+    scheduler.start()
+    manifest = tmp_path / "exports" / "_manifest.json"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not manifest.exists():
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown(wait=True)
+    # an hour-long interval: only the run at start can have loaded the segment
+    assert query(tmp_path, "SELECT count(*) FROM agent_activity") == [(2,)]
+    assert local_yesterday(settings.tz).isoformat() in manifest.read_text()

@@ -60,9 +60,14 @@ def local_window(day: date, tz: Any) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
 
 
+def local_yesterday(tz: Any) -> date:
+    """Yesterday's date in `tz`: the date a nightly export is for."""
+    return datetime.now(tz).date() - timedelta(days=1)
+
+
 def export_date(settings: Settings, day: date | None = None) -> ExportReport:
     """Load what was received, then export every row received on `day` (default yesterday)."""
-    day = day or datetime.now(settings.tz).date() - timedelta(days=1)
+    day = day or local_yesterday(settings.tz)
     layout = DataLayout(root=settings.data_dir).ensure()
     _load_everything(settings)
     start, end = local_window(day, settings.tz)
