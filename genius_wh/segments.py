@@ -18,6 +18,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+from genius_wh.durable import fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 
 _SEQUENCE = itertools.count(1)
@@ -43,7 +44,7 @@ def create_locked(layout: DataLayout, name: str) -> int:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.replace(hidden, layout.spool_open / name)
-        _fsync_dir(layout.spool_open)
+        fsync_path(layout.spool_open)
     except OSError:
         os.close(fd)
         hidden.unlink(missing_ok=True)
@@ -64,8 +65,8 @@ def seal(path: Path, layout: DataLayout) -> Path:
     """Move one open segment to ready/ (atomic rename) and return its new path."""
     target = layout.spool_ready / path.name
     os.replace(path, target)
-    _fsync_dir(layout.spool_ready)
-    _fsync_dir(path.parent)
+    fsync_path(layout.spool_ready)
+    fsync_path(path.parent)
     return target
 
 
@@ -106,12 +107,3 @@ def list_ready(layout: DataLayout) -> list[Path]:
     if not layout.spool_ready.is_dir():
         return []
     return sorted(layout.spool_ready.glob(f"*{SEGMENT_SUFFIX}"), key=lambda p: p.name)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename in `path` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

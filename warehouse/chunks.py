@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from genius_wh.durable import fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 
 
@@ -52,8 +53,8 @@ def claim(layout: DataLayout, segments: list[Path], chunk_id: str) -> Path:
     folder.mkdir(parents=True)
     for path in segments:
         os.replace(path, folder / path.name)
-    fsync_dir(folder)
-    fsync_dir(layout.spool_ready)
+    fsync_path(folder)
+    fsync_path(layout.spool_ready)
     return folder
 
 
@@ -76,9 +77,9 @@ def archive(layout: DataLayout, folder: Path, day: date) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for path in chunk_segments(folder):
         os.replace(path, target / path.name)
-    fsync_dir(target)
+    fsync_path(target)
     shutil.rmtree(folder, ignore_errors=True)
-    fsync_dir(layout.spool_working)
+    fsync_path(layout.spool_working)
 
 
 def expired_archive_days(days: list[str], today: date, retention_days: int) -> list[str]:
@@ -106,12 +107,3 @@ def apply_retention(layout: DataLayout, today: date, retention_days: int) -> lis
     for name in expired:
         shutil.rmtree(layout.spool_archive / name)
     return expired
-
-
-def fsync_dir(path: Path) -> None:
-    """Make renames in a folder durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -21,6 +21,7 @@ import duckdb
 import orjson
 import pyarrow.parquet as pq
 
+from genius_wh.durable import fsync_path
 from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
@@ -110,18 +111,10 @@ def _write_table(con: duckdb.DuckDBPyConnection, select: str, params: list[Any],
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     pq.write_table(table, tmp, compression="zstd")
-    _fsync(tmp)
+    fsync_path(tmp)
     os.replace(tmp, target)
-    _fsync(target.parent)
+    fsync_path(target.parent)
     return int(table.num_rows)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextmanager
@@ -151,5 +144,5 @@ def _update_manifest(layout: DataLayout, day: date, rows: dict[str, int]) -> Non
         manifest["updated_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
         tmp = layout.exports / f".{MANIFEST}.tmp"
         tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-        _fsync(tmp)
+        fsync_path(tmp)
         os.replace(tmp, layout.exports / MANIFEST)

@@ -17,11 +17,12 @@ from pathlib import Path
 import duckdb
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from genius_wh.durable import fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 from genius_wh.settings import Settings
 from transform import transform_chunk
 from warehouse.batch import BatchReport, Tally
-from warehouse.chunks import count_lines, fsync_dir, new_chunk_id
+from warehouse.chunks import count_lines, new_chunk_id
 from warehouse.errors import RebuildFailed
 from warehouse.ledger import finish_batch, start_batch
 from warehouse.loader import load_chunk, open_writer
@@ -148,6 +149,6 @@ def _swap(layout: DataLayout, work: DataLayout) -> None:
     os.replace(work.lake, layout.lake)
     layout.warehouse.with_name(layout.warehouse.name + ".wal").unlink(missing_ok=True)
     os.replace(work.warehouse, layout.warehouse)
-    fsync_dir(layout.root)
+    fsync_path(layout.root)
     shutil.rmtree(work.root, ignore_errors=True)
     publish_snapshot(layout)

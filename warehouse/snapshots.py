@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Final
 
+from genius_wh.durable import fsync_path
 from genius_wh.layout import DataLayout
 
 KEEP: Final = 3
@@ -49,15 +50,7 @@ def publish_snapshot(layout: DataLayout) -> Path:
     with tmp.open("rb+") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, target)
-    _fsync_dir(layout.snapshots)
+    fsync_path(layout.snapshots)
     for number in numbers[: max(0, len(numbers) + 1 - KEEP)]:
         snapshot_path(layout, number).unlink(missing_ok=True)
     return target
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
