@@ -190,6 +190,13 @@ def test_queue_service_level_speed_of_answer_and_abandonment(
     assert rows == [("In1", 500, date(2026, 7, 6), 4, 3, 1, 2, 0.5, 23.33, 0.25)]
 
 
+def test_queue_service_level_threshold_can_be_chosen(con: duckdb.DuckDBPyConnection) -> None:
+    rows = _rows(con, "SELECT answered_within_threshold, service_level "
+                 "FROM queue_service(threshold_seconds := 45)")
+    # answered in 5, 20 and 45 s: all three within 45 s, of 4 offered
+    assert rows == [(3, 0.75)]
+
+
 def test_queue_latest_takes_the_newest_event_not_the_last_inserted(
         con: duckdb.DuckDBPyConnection) -> None:
     assert _rows(con, "SELECT queuenumber, callsinqueue FROM v_queue_latest") == [(500, 3)]

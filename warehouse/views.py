@@ -162,13 +162,15 @@ SELECT agent, timezone({tz}, started_at)::DATE AS local_day, breakreason,
   count(*) AS breaks, sum(seconds) AS seconds
 FROM v_agent_state_intervals WHERE state = 2 GROUP BY ALL"""
 
-_QUEUE_SERVICE = """
+#: Table macro behind `v_queue_service`: `FROM queue_service(threshold_seconds := 30)`.
+_QUEUE_SERVICE_MACRO = """
+CREATE OR REPLACE MACRO queue_service(threshold_seconds := {threshold}) AS TABLE
 SELECT campaign, queuenumber, local_day,
   count(*) AS offered,
   count(*) FILTER (is_connect) AS answered,
   count(*) FILTER (is_abandoned) AS abandoned,
-  count(*) FILTER (is_connect AND queuetime <= {threshold}) AS answered_within_threshold,
-  round(count(*) FILTER (is_connect AND queuetime <= {threshold}) / count(*), 4)
+  count(*) FILTER (is_connect AND queuetime <= threshold_seconds) AS answered_within_threshold,
+  round(count(*) FILTER (is_connect AND queuetime <= threshold_seconds) / count(*), 4)
     AS service_level,
   round(avg(queuetime) FILTER (is_connect), 2) AS avg_speed_of_answer_seconds,
   round(count(*) FILTER (is_abandoned) / count(*), 4) AS abandon_rate
@@ -206,7 +208,7 @@ def view_sql(tz: str = DEFAULT_TZ) -> dict[str, str]:
         "v_agent_state_hourly": _state_hourly(z),
         "v_agent_daily": _AGENT_DAILY,
         "v_agent_breaks": _AGENT_BREAKS.format(tz=z),
-        "v_queue_service": _QUEUE_SERVICE.format(threshold=SERVICE_LEVEL_SECONDS),
+        "v_queue_service": "SELECT * FROM queue_service()",
         "v_queue_latest": _QUEUE_LATEST,
         "v_card_payments": _CARD_PAYMENTS.format(tz=z),
     }
@@ -215,4 +217,6 @@ def view_sql(tz: str = DEFAULT_TZ) -> dict[str, str]:
 def create_views(con: duckdb.DuckDBPyConnection, tz: str = DEFAULT_TZ) -> None:
     """Create (or replace) every analytics view; idempotent. Needs the contract tables."""
     for name, select in view_sql(tz).items():
+        if name == "v_queue_service":  # the macro reads v_sessions, the view reads the macro
+            con.execute(_QUEUE_SERVICE_MACRO.format(threshold=SERVICE_LEVEL_SECONDS))
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {select}")
