@@ -36,7 +36,7 @@ demo-data: $(STAMP)
 	$(BIN)/genius-wh --data-dir $(DATA_DIR) batch
 
 bench: $(STAMP)
-	$(BIN)/python bench/receiver.py
+	$(BIN)/python bench/receiver.py --rounds 5
 	$(BIN)/python bench/batch.py
 
 clean:

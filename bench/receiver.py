@@ -4,7 +4,7 @@ Starts `genius-wh serve --no-scheduler` (group commit, fsync before every 200) a
 app that only answers 200, both under waitress with the same threads, then drives each with
 keep-alive clients posting ~1.2 KB SessionEnded bodies from a few load processes.
 
-Run: .venv/bin/python bench/receiver.py [--clients 48] [--seconds 8] [--procs 2]
+Run: .venv/bin/python bench/receiver.py [--clients 48] [--seconds 8] [--procs 2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -133,6 +133,9 @@ def serve_bare(threads: int) -> None:
     from flask import Flask, request
     from waitress.server import create_server
 
+    from genius_wh.settings import load_settings
+    from ingest.server import server_options
+
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # as the receiver does
 
     app = Flask("bare")
@@ -142,24 +145,35 @@ def serve_bare(threads: int) -> None:
         request.get_data()
         return {"status": "accepted", "event_id": "0" * 32}
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    # exactly the receiver's waitress settings (threads, limits, timeouts)
+    options = server_options(load_settings(server_threads=threads))
+    server = create_server(app, host="127.0.0.1", port=0, **options)
     print(f"listening on http://127.0.0.1:{server.effective_port}/", flush=True)  # type: ignore[union-attr]
     server.run()
 
 
 def main() -> None:
-    """Run both servers one after the other and print a table."""
+    """Run both servers one after the other, `--rounds` times, and print a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=48)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="bare then receiver, this many times (the cores are shared)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.threads)
         return
-    results = []
+    load_before = os.getloadavg()[0]
+    rounds = [run_round(args) for _ in range(args.rounds)]
+    print_table(rounds, args, (load_before, os.getloadavg()[0]))
+
+
+def run_round(args: argparse.Namespace) -> tuple[Result, Result]:
+    """The bare ceiling, then the receiver, under the same load and server settings."""
+    results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
         env = {**os.environ, "GENIUS_WH_SERVER_THREADS": str(args.threads)}
         servers = {
@@ -177,20 +191,35 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-    print_table(results, args)
+    bare, real = results
+    return bare, real
 
 
-def print_table(results: list[Result], args: argparse.Namespace) -> None:
-    """The figures side by side, plus the ratio to the bare ceiling."""
+def print_table(rounds: list[tuple[Result, Result]], args: argparse.Namespace,
+                load: tuple[float, float]) -> None:
+    """The figures of every round side by side, the ratio to the bare ceiling, the median."""
     print(f"\n{args.clients} keep-alive clients in {args.procs} processes, "
-          f"{args.seconds:.0f} s, waitress threads={args.threads}, cores={os.cpu_count()}")
+          f"{args.seconds:.0f} s, waitress threads={args.threads}, cores={os.cpu_count()}, "
+          f"load average {load[0]:.1f} -> {load[1]:.1f}")
     print(f"{'server':<28} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} "
           f"{'server CPU us/event':>20}")
-    for r in results:
-        print(f"{r.name:<28} {r.rate:>9.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {r.errors:>8} "
-              f"{r.cpu_us:>20.0f}")
-    bare, real = results
-    print(f"receiver / bare ceiling: {real.rate / bare.rate:.0%}")
+    for bare, real in rounds:
+        for r in (bare, real):
+            print(f"{r.name:<28} {r.rate:>9.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
+                  f"{r.errors:>8} {r.cpu_us:>20.0f}")
+        print(f"receiver / bare ceiling: {real.rate / bare.rate:.0%}")
+    if len(rounds) > 1:
+        print_median(rounds)
+
+
+def print_median(rounds: list[tuple[Result, Result]]) -> None:
+    """The median round figures: the neighbours on the shared cores move single rounds."""
+    ratios = [real.rate / bare.rate for bare, real in rounds]
+    print(f"median of {len(rounds)} rounds: receiver "
+          f"{statistics.median(real.rate for _, real in rounds):.0f} events/s, "
+          f"{statistics.median(real.cpu_us for _, real in rounds):.0f} us/event "
+          f"(bare {statistics.median(bare.cpu_us for bare, _ in rounds):.0f}), "
+          f"ratio {statistics.median(ratios):.0%} (range {min(ratios):.0%}-{max(ratios):.0%})")
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def guard() -> None:
     """Source address, token and body size: refuse before any view runs."""
     if request.endpoint in GUARDED:
         state = receiver()
-        check_request(request, state.settings, state.metrics)
+        g.raw_body = check_request(request, state.settings, state.metrics)
 
 
 @webhook.post("/", endpoint="receive")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+from typing import Any
 
-from flask import Request, g
+from flask import Request
 
 from genius_wh.settings import IPNetwork, Settings
 from ingest.errors import Rejected
@@ -15,6 +16,7 @@ from ingest.metrics import REJECTED, IngestMetrics
 log = logging.getLogger("genius_wh.ingest")
 
 TOKEN_HEADER = "Genius-Webhook-Token"
+TOKEN_ENVIRON = "HTTP_GENIUS_WEBHOOK_TOKEN"
 READ_CHUNK = 65536
 
 
@@ -38,24 +40,35 @@ def token_accepted(sent: str | None, tokens: list[str]) -> bool:
     return sent is not None and any(matches)
 
 
-def check_request(request: Request, settings: Settings, metrics: IngestMetrics) -> None:
-    """Refuse the request (Rejected) or leave its bounded raw body in `g.raw_body`."""
-    source = request.remote_addr or "unknown"
-    if not address_allowed(request.remote_addr, settings.allowed_ips):
+def check_request(request: Request, settings: Settings, metrics: IngestMetrics) -> bytes:
+    """Refuse the request (Rejected) or return its bounded raw body.
+
+    Reads the WSGI environ directly: each `request.x` goes through a context-local proxy, and
+    this runs for every event.
+    """
+    environ = request.environ
+    address: str | None = environ.get("REMOTE_ADDR")
+    source = address or "unknown"
+    if settings.allowed_ips and not address_allowed(address, settings.allowed_ips):
         _refuse(metrics, "address", 403, f"source address {source} is not allowed", source)
-    if not token_accepted(request.headers.get(TOKEN_HEADER), settings.tokens):
-        what = "wrong" if TOKEN_HEADER in request.headers else "missing"
+    sent: str | None = environ.get(TOKEN_ENVIRON)
+    if settings.tokens and not token_accepted(sent, settings.tokens):
+        what = "missing" if sent is None else "wrong"
         _refuse(metrics, "token", 401, f"{what} {TOKEN_HEADER} header", source)
-    g.raw_body = read_bounded(request, settings.max_body_bytes, metrics, source)
+    return read_bounded(request, settings.max_body_bytes, metrics, source)
 
 
 def read_bounded(request: Request, limit: int, metrics: IngestMetrics, source: str) -> bytes:
     """The body, read while counting: over `limit` bytes (declared or sent) is a 413."""
     too_large = f"body is larger than max_body_bytes ({limit})"
-    if request.content_length is not None:
-        if request.content_length > limit:
+    environ = request.environ
+    declared = _declared_length(environ)
+    if declared is not None:
+        if declared > limit:
             _refuse(metrics, "too_large", 413, too_large, source)
-        return request.stream.read()  # the stream stops at Content-Length
+        # waitress hands the app the whole body, buffered: one read, no LimitedStream wrapper
+        body: bytes = environ["wsgi.input"].read(declared)
+        return body
     parts: list[bytes] = []
     size = 0
     while chunk := request.stream.read(min(READ_CHUNK, limit + 1 - size)):
@@ -64,6 +77,14 @@ def read_bounded(request: Request, limit: int, metrics: IngestMetrics, source: s
         if size > limit:
             _refuse(metrics, "too_large", 413, too_large, source)
     return b"".join(parts)
+
+
+def _declared_length(environ: dict[str, Any]) -> int | None:
+    """Content-Length as a number, None when absent or not a plain number (chunked)."""
+    text = environ.get("CONTENT_LENGTH")
+    if not text or not text.isdigit():
+        return None
+    return int(text)
 
 
 def _refuse(metrics: IngestMetrics, reason: str, status: int, message: str,

@@ -58,17 +58,30 @@ class IngestMetrics:
         self.layout = layout
         host = socket.gethostname().split(".")[0]
         self.path = layout.metrics / f"ingest-{host}-{os.getpid()}.json"
-        self._counts: dict[Key, float] = {}
-        self._lock = threading.Lock()
+        # one dict per request thread, written only by that thread: counting an event takes
+        # no lock shared by every request thread (a flush sums copies of the dicts)
+        self._local = threading.local()
+        self._per_thread: list[dict[Key, float]] = []
+        self._lock = threading.Lock()  # guards _per_thread and the flush, not the counts
         self._dirty = False
         self._stopped = threading.Event()
 
     def inc(self, name: str, *labels: str, amount: float = 1.0) -> None:
         """Add to one counter (written to the process file within a second)."""
+        counts: dict[Key, float] | None = getattr(self._local, "counts", None)
+        if counts is None:
+            counts = self._thread_counts()
         key = (name, labels)
+        counts[key] = counts.get(key, 0.0) + amount
+        self._dirty = True
+
+    def _thread_counts(self) -> dict[Key, float]:
+        """This thread's own counts, registered once for the flush to sum."""
+        counts: dict[Key, float] = {}
         with self._lock:
-            self._counts[key] = self._counts.get(key, 0.0) + amount
-            self._dirty = True
+            self._per_thread.append(counts)
+        self._local.counts = counts
+        return counts
 
     def start(self) -> IngestMetrics:
         """Start the thread that writes the process file once a second when counts changed."""
@@ -89,11 +102,12 @@ class IngestMetrics:
         """Write this process's totals to its file (a full disk only delays it)."""
         with self._lock:
             self._dirty = False
-            rows = [[name, list(labels), value] for (name, labels), value in self._counts.items()]
-        try:
-            write_json_atomic(self.path, rows)
-        except OSError as exc:
-            log.warning("cannot write metrics file %s: %s", self.path, exc)
+            rows = [[name, list(labels), value]
+                    for (name, labels), value in self._snapshot().items()]
+            try:
+                write_json_atomic(self.path, rows)
+            except OSError as exc:
+                log.warning("cannot write metrics file %s: %s", self.path, exc)
 
     def render(self) -> bytes:
         """All processes' counters plus the batch gauges, in Prometheus text format."""
@@ -103,9 +117,12 @@ class IngestMetrics:
         return generate_latest(registry)
 
     def _snapshot(self) -> dict[Key, float]:
-        """A copy of this process's counts."""
-        with self._lock:
-            return dict(self._counts)
+        """This process's counts: the sum of every thread's (dict copies are atomic)."""
+        total: dict[Key, float] = {}
+        for counts in list(self._per_thread):
+            for key, value in counts.copy().items():
+                total[key] = total.get(key, 0.0) + value
+        return total
 
     def totals(self) -> dict[Key, float]:
         """Sum of every process file under the data directory."""

@@ -31,13 +31,7 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = create_app(settings)
     state: Receiver = app.extensions["genius_wh"]
-    server: Any = create_server(
-        app, host=host, port=port, threads=settings.server_threads, ident="genius-wh",
-        max_request_body_size=settings.max_body_bytes + WAITRESS_BODY_SLACK,
-        connection_limit=max(100, settings.server_threads * 4), channel_timeout=120,
-        # X-Forwarded-* reach the app only when ProxyFix is there to judge them
-        clear_untrusted_proxy_headers=settings.trusted_proxies == 0,
-    )
+    server: Any = create_server(app, host=host, port=port, **server_options(settings))
     log.info("listening on http://%s:%d/ (data in %s, %d threads)", server.effective_host,
              int(server.effective_port), settings.data_dir, settings.server_threads)
     asked: list[str] = []
@@ -56,6 +50,17 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         server.close()
         state.close()
         log.info("receiver stopped; open spool segment sealed")
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """The waitress settings of the receiver (the benchmark's bare app gets the same)."""
+    return {
+        "threads": settings.server_threads, "ident": "genius-wh",
+        "max_request_body_size": settings.max_body_bytes + WAITRESS_BODY_SLACK,
+        "connection_limit": max(100, settings.server_threads * 4), "channel_timeout": 120,
+        # X-Forwarded-* reach the app only when ProxyFix is there to judge them
+        "clear_untrusted_proxy_headers": settings.trusted_proxies == 0,
+    }
 
 
 def _asked(asked: list[str], signum: int, frame: FrameType | None) -> None:
