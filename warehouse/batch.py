@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain, islice
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,7 @@ from genius_wh.layout import DataLayout
 from genius_wh.segments import list_ready, seal_abandoned
 from genius_wh.settings import Settings
 from transform import ChunkResult, transform_chunk
+from transform.worker import transform_pool
 from warehouse.chunks import (
     apply_retention,
     archive,
@@ -134,18 +136,29 @@ def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyCon
                  tally: Tally) -> None:
     """Recover working/ chunks first, then claim and load the ready segments chunk by chunk.
 
-    The next chunk is transformed in a worker thread while DuckDB loads the current one
-    (DuckDB releases the GIL); chunks still load one at a time, in claim order.
+    The next chunk is transformed while DuckDB loads the current one: with more than one
+    chunk to do, in a worker process (the transform and the load then run on two cores, and
+    the transform's memory is not added to DuckDB's); a single chunk, in a thread (no process
+    start-up for the usual small batch). Chunks still load one at a time, in claim order.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform") as pool:
+    folders = claimed_folders(settings, layout, tally)
+    ahead = list(islice(folders, 2))
+    with transform_executor(many=len(ahead) > 1) as executor:
         pending: Prepared | None = None
-        for folder in claimed_folders(settings, layout, tally):
-            prepared = prepare_chunk(pool, settings, layout, con, folder)
+        for folder in chain(ahead, folders):
+            prepared = prepare_chunk(executor, settings, layout, con, folder)
             if pending is not None:
                 finish_chunk(settings, layout, con, pending, tally)
             pending = prepared
         if pending is not None:
             finish_chunk(settings, layout, con, pending, tally)
+
+
+def transform_executor(*, many: bool) -> Executor:
+    """A worker process for many chunks (memory and CPU apart from DuckDB), a thread for one."""
+    if many:
+        return transform_pool()
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,14 +170,15 @@ class Prepared:
     transform: Future[ChunkResult] | None
 
 
-def prepare_chunk(pool: ThreadPoolExecutor, settings: Settings, layout: DataLayout,
+def prepare_chunk(executor: Executor, settings: Settings, layout: DataLayout,
                   con: duckdb.DuckDBPyConnection, folder: Path) -> Prepared:
     """Start transforming a chunk unless the ledger already has its segments."""
     segments = chunk_segments(folder)
     if not segments or loaded_segments(con, [p.name for p in segments]):
         return Prepared(folder=folder, segments=segments, transform=None)
-    future = pool.submit(transform_chunk, segments, chunk_id=folder.name, lake_dir=layout.lake,
-                         quarantine_dir=layout.quarantine, tz=settings.tz)
+    future = executor.submit(
+        transform_chunk, segments, chunk_id=folder.name, lake_dir=layout.lake,
+        quarantine_dir=layout.quarantine, tz=settings.tz)
     return Prepared(folder=folder, segments=segments, transform=future)
 
 

@@ -28,11 +28,17 @@ log = logging.getLogger(__name__)
 _PID = re.compile(r"PID (\d+)")
 FIRST_WAIT = 0.05
 MAX_WAIT = 2.0
-#: DuckDB's memory for a batch: this much for the chunk (it spills beyond it) ...
-WRITER_BASE_MEMORY = 512 * 2**20
+#: DuckDB's memory for a batch: this much for the chunk (it spills beyond it; 256 MiB kept
+#: the loads as fast as 512 MiB and the batch with its transform worker under 1 GiB) ...
+WRITER_BASE_MEMORY = 256 * 2**20
 #: ... plus this much per row already loaded: the event_id primary-key indexes must stay in
 #: memory (about 75 bytes per key measured); a fixed limit would fail once the warehouse grows.
 WRITER_MEMORY_PER_ROW = 128
+#: WAL size that makes DuckDB checkpoint on commit. The default (16 MiB) checkpointed after
+#: nearly every chunk, rewriting the growing event_id indexes each time (chunk loads grew from
+#: 1.5 s to 8 s over 1M events); committed chunks are durable in the WAL, and the batch
+#: CHECKPOINTs once at its end before publishing a snapshot.
+WRITER_CHECKPOINT_THRESHOLD = "1GiB"
 
 
 def lock_holder(message: str) -> str:
@@ -68,6 +74,7 @@ def open_writer(path: Path, *, wait_seconds: float) -> duckdb.DuckDBPyConnection
     while True:
         opened = _try_open(path)
         if isinstance(opened, duckdb.DuckDBPyConnection):
+            opened.execute(f"SET checkpoint_threshold = '{WRITER_CHECKPOINT_THRESHOLD}'")
             return opened
         if time.monotonic() >= deadline:
             raise WarehouseBusy(

@@ -1,0 +1,36 @@
+"""A worker process for transform_chunk, so the transform and a DuckDB load use both cores.
+
+transform_chunk is a pure function of files to files, so running it in another process
+changes nothing about crash safety: the lake files are still written atomically, and the
+worker dies with the process that started it (a `kill -9` of the batch leaves no orphan
+still writing into the lake while the next batch recovers the same chunk).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from typing import Final
+
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def transform_pool() -> ProcessPoolExecutor:
+    """One spawned worker process that is killed when its parent dies."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB
+    return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=die_with_parent,
+                               initargs=(os.getpid(),))
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux), and exit at once
+    if the parent is already gone (it may have died before the request was made)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
