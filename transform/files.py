@@ -8,6 +8,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
+from genius_wh.durable import fsync_path
 from transform.errors import LakeWriteError
 
 
@@ -29,7 +30,7 @@ class AtomicFile:
             os.fsync(self.handle.fileno())
             self.handle.close()
             os.replace(self.temp, self.path)
-            fsync_dir(self.path.parent)
+            fsync_path(self.path.parent)
 
     def discard(self) -> None:
         """Close and remove the temporary file (after a failure); never raises OSError."""
@@ -66,12 +67,3 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write bytes to `path` atomically."""
     with atomic_file(path) as handle:
         handle.write(data)
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
