@@ -134,6 +134,16 @@ def test_values_that_do_not_convert_are_visible_as_load_issues(tmp_path: Path) -
     assert query(tmp_path, "SELECT diallerresult FROM session_ended") == [(None,)]
 
 
+def test_a_redelivered_event_records_its_load_issue_once(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    write_segment(tmp_path, [session_ended(1, diallerresult="ten")])
+    run_batch(settings)
+    write_segment(tmp_path, [session_ended(1, diallerresult="ten")])
+    run_batch(settings)
+    assert query(tmp_path, "SELECT count(*) FROM session_ended") == [(1,)]
+    assert query(tmp_path, "SELECT count(*) FROM _load_issues") == [(1,)]
+
+
 def test_batches_table_records_each_batch_and_its_rows(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     write_segment(tmp_path, mixed_bodies(8))

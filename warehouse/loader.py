@@ -186,7 +186,11 @@ def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
                "value": i.value, "problem": i.problem, "segment": i.segment, "line": i.line,
                "chunk_id": result.chunk_id, "loaded_at": loaded_at} for i in result.issues]
     if _register(con, "chunk_issues", issues):
-        con.execute("INSERT INTO _load_issues SELECT * FROM chunk_issues")
+        # a redelivery of an already loaded event does not record its issues again
+        con.execute(
+            "INSERT INTO _load_issues SELECT * FROM chunk_issues c WHERE NOT EXISTS "
+            "(SELECT 1 FROM _load_issues l WHERE l.event_id = c.event_id "
+            "AND l.table_name = c.table_name AND l.column_name = c.column_name)")
         con.unregister("chunk_issues")
     unknown = [{"action": u.action, "field": u.field, "count": u.count,
                 "first_seen": u.first_seen, "last_seen": u.last_seen}
