@@ -176,6 +176,21 @@ def test_agent_state_hourly_splits_an_interval_at_the_hour(
     ]
 
 
+def test_agent_state_15min_splits_an_interval_at_the_quarter_hour(
+        con: duckdb.DuckDBPyConnection) -> None:
+    rows = _rows(con, "SELECT local_interval, state, seconds FROM v_agent_state_15min "
+                 "WHERE agent = 'a1' AND state IN (6, 7) ORDER BY 1, 2")
+    assert rows == [
+        (datetime(2026, 7, 6, 9, 0), 6, 300.0),  # 09:10-09:15
+        (datetime(2026, 7, 6, 9, 15), 6, 300.0),  # 09:15-09:20
+        (datetime(2026, 7, 6, 9, 15), 7, 300.0),  # 09:20-09:25
+        (datetime(2026, 7, 6, 9, 45), 6, 600.0),  # 09:50-10:00
+        (datetime(2026, 7, 6, 10, 0), 6, 600.0),  # 10:00-10:10
+        (datetime(2026, 7, 6, 10, 0), 7, 300.0),  # 10:10-10:15
+        (datetime(2026, 7, 6, 10, 15), 7, 300.0),  # 10:15-10:20
+    ]
+
+
 def test_agent_breaks_by_reason(con: duckdb.DuckDBPyConnection) -> None:
     rows = _rows(con, "SELECT agent, local_day, breakreason, breaks, seconds FROM v_agent_breaks")
     assert rows == [("a1", date(2026, 7, 6), 4, 1, 900.0)]

@@ -33,6 +33,8 @@ VIEWS: Final[dict[str, str]] = {
     "AgentActivity events",
     "v_agent_state_hourly": "seconds per agent, state and local hour (intervals split at "
     "hour boundaries)",
+    "v_agent_state_15min": "seconds per agent, state and local quarter hour (intervals split "
+    "at quarter-hour boundaries)",
     "v_agent_daily": "per agent and local day: logged-in, waiting, talking, wrap, break "
     "seconds, occupancy and utilisation",
     "v_agent_breaks": "per agent, local day and break reason: breaks and seconds",
@@ -124,20 +126,22 @@ WHERE a.timestamppreviousstate IS NOT NULL AND a.timestampcurrentstate IS NOT NU
   AND a.timestampcurrentstate >= a.timestamppreviousstate"""
 
 
-def _state_hourly(tz: str) -> str:
+def _state_per_interval(tz: str, minutes: int, column: str) -> str:
+    """Agent state seconds per `minutes`-long local interval (intervals split at boundaries)."""
+    step = f"INTERVAL {int(minutes)} MINUTE"
     return f"""
 WITH pieces AS (
   SELECT i.*, timezone('UTC', started_at) AS s_utc, timezone('UTC', ended_at) AS e_utc,
-    unnest(generate_series(date_trunc('hour', timezone('UTC', started_at)),
-                           timezone('UTC', ended_at), INTERVAL 1 HOUR)) AS h_utc
+    unnest(generate_series(time_bucket({step}, timezone('UTC', started_at)),
+                           timezone('UTC', ended_at), {step})) AS h_utc
   FROM v_agent_state_intervals i)
 SELECT agent, campaign, state, state_description, breakreason,
   timezone({tz}, timezone('UTC', h_utc))::DATE AS local_day,
-  timezone({tz}, timezone('UTC', h_utc)) AS local_hour,
-  round(sum(epoch(least(e_utc, h_utc + INTERVAL 1 HOUR) - greatest(s_utc, h_utc))), 3)
+  timezone({tz}, timezone('UTC', h_utc)) AS {column},
+  round(sum(epoch(least(e_utc, h_utc + {step}) - greatest(s_utc, h_utc))), 3)
     AS seconds
 FROM pieces
-WHERE least(e_utc, h_utc + INTERVAL 1 HOUR) > greatest(s_utc, h_utc)
+WHERE least(e_utc, h_utc + {step}) > greatest(s_utc, h_utc)
 GROUP BY ALL"""
 
 
@@ -205,7 +209,8 @@ def view_sql(tz: str = DEFAULT_TZ) -> dict[str, str]:
         "v_outcome_mix": _OUTCOME_MIX,
         "v_ofcom_abandoned": _ofcom(z),
         "v_agent_state_intervals": _STATE_INTERVALS,
-        "v_agent_state_hourly": _state_hourly(z),
+        "v_agent_state_hourly": _state_per_interval(z, 60, "local_hour"),
+        "v_agent_state_15min": _state_per_interval(z, 15, "local_interval"),
         "v_agent_daily": _AGENT_DAILY,
         "v_agent_breaks": _AGENT_BREAKS.format(tz=z),
         "v_queue_service": "SELECT * FROM queue_service()",
