@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from warehouse_support import (
     PythonChild,
+    hold_warehouse,
     make_settings,
     mixed_bodies,
     query,
@@ -60,18 +61,12 @@ def test_reader_held_open_across_batches_never_blocks_them(tmp_path: Path) -> No
     assert len(snapshot_numbers(DataLayout(root=tmp_path))) == KEEP
 
 
-def _hold_warehouse(path: Path) -> PythonChild:
-    """A separate process with the DuckDB client holding warehouse.duckdb open."""
-    return PythonChild(f"import duckdb\ncon = duckdb.connect({str(path)!r})",
-                       "con.execute('SELECT 1').fetchone()[0]")
-
-
 def test_cli_batch_gives_up_naming_the_holder_and_loses_nothing(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     run_batch(settings)
     write_segment(tmp_path, mixed_bodies(8))
     write_segment(tmp_path, mixed_bodies(1, start=100))
-    holder = _hold_warehouse(DataLayout(root=tmp_path).warehouse)
+    holder = hold_warehouse(tmp_path)
     try:
         result = run_cli(tmp_path, "batch", env={"GENIUS_WH_WAREHOUSE_LOCK_WAIT_SECONDS": "0.5"})
     finally:
@@ -88,7 +83,7 @@ def test_batch_waits_for_the_holder_logs_its_pid_then_loads(
     settings = make_settings(tmp_path)
     run_batch(settings)
     write_segment(tmp_path, mixed_bodies(8))
-    holder = _hold_warehouse(DataLayout(root=tmp_path).warehouse)
+    holder = hold_warehouse(tmp_path)
     reports: list[BatchReport] = []
     caplog.set_level(logging.WARNING, logger="warehouse.loader")
     worker = threading.Thread(target=lambda: reports.append(
@@ -106,7 +101,7 @@ def test_batch_waits_for_the_holder_logs_its_pid_then_loads(
 def test_warehouse_busy_is_retriable_and_names_the_way_out(tmp_path: Path) -> None:
     run_batch(make_settings(tmp_path))
     write_segment(tmp_path, mixed_bodies(4))
-    holder = _hold_warehouse(DataLayout(root=tmp_path).warehouse)
+    holder = hold_warehouse(tmp_path)
     try:
         with pytest.raises(WarehouseBusy, match=r"close that DuckDB client"):
             run_batch(make_settings(tmp_path), lock_wait_seconds=0)

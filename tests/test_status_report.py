@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from warehouse_support import PythonChild, make_settings, mixed_bodies, write_segment
+from warehouse_support import hold_warehouse, make_settings, mixed_bodies, write_segment
 
 from genius_wh.layout import DataLayout
 from warehouse.batch import run_batch
@@ -61,9 +61,7 @@ def test_status_answers_while_someone_holds_the_warehouse(tmp_path: Path) -> Non
     settings = make_settings(tmp_path)
     write_segment(tmp_path, mixed_bodies(4))
     run_batch(settings)
-    holder = PythonChild(
-        f"import duckdb\ncon = duckdb.connect({str(DataLayout(root=tmp_path).warehouse)!r})",
-        "1")
+    holder = hold_warehouse(tmp_path)
     try:
         assert collect_status(settings)["rows"]["card_payment"] == 1
     finally:

@@ -158,3 +158,10 @@ class PythonChild:
         self.process.wait(timeout=10)
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+def hold_warehouse(data_dir: Path) -> PythonChild:
+    """A separate process with the DuckDB client holding DATA_DIR/warehouse.duckdb open."""
+    path = DataLayout(root=data_dir).warehouse
+    return PythonChild(f"import duckdb\ncon = duckdb.connect({str(path)!r})",
+                       "con.execute('SELECT 1').fetchone()[0]")
