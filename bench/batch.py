@@ -3,8 +3,13 @@
     .venv/bin/python bench/batch.py                 # 1 million events, dlt at 100k
     .venv/bin/python bench/batch.py --events 200000 --dlt-events 20000
 
-Each contender runs in its own child process; we report events/s and the peak RSS of that
-child plus its largest own child (our transform worker process).
+Each contender runs in its own child process; we report events/s and the peak memory of
+that child and all its own children together (our transform workers), sampled every 20 ms.
+
+Two DuckDB ceilings run on the same lines: `read_json` into one table as DuckDB infers it
+(with more than 200 distinct recorddata keys it makes recorddata one MAP column), and the
+same with every nested field flattened into its own column, the shape our warehouse has
+(one column per recorddata field).
 dlt needs the `bench` extra: pip install -e '.[bench]'.
 """
 
@@ -18,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,13 +122,20 @@ def child_ours(data_dir: Path) -> int:
     return int(row[0]) if row else 0
 
 
-def child_duckdb(spool: Path, db: Path) -> int:
-    """Bare DuckDB: read_json of the same lines into one table (the ceiling)."""
+def child_duckdb(spool: Path, db: Path, flatten: bool) -> int:
+    """Bare DuckDB: read_json of the same lines into one table (the ceiling); flattened:
+    every nested field in its own column, recorddata's too."""
     import duckdb
 
+    query = ("CREATE TABLE events AS SELECT * FROM read_json(?, "
+             "format = 'newline_delimited')")
+    if flatten:
+        query = ("CREATE TABLE events AS SELECT * EXCLUDE (body), unnest(body, recursive := "
+                 "true) FROM read_json(?, format = 'newline_delimited', "
+                 "map_inference_threshold = -1)")
     with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE events AS SELECT * FROM read_json(?, "
-                    "format = 'newline_delimited')", [str(spool / "*.jsonl")])
+        con.execute("SET enable_progress_bar = false")
+        con.execute(query, [str(spool / "*.jsonl")])
         row = con.execute("SELECT count(*) FROM events").fetchone()
     return int(row[0]) if row else 0
 
@@ -159,19 +172,45 @@ def run_child(kind: str, *args: str) -> dict[str, Any]:
 
 def child_main(kind: str, args: list[str]) -> None:
     """Entry point inside the child: time one contender and print JSON."""
+    sampler = TreeMemory()
+    sampler.start()
     started = time.perf_counter()
     if kind == "ours":
         rows = child_ours(Path(args[0]))
-    elif kind == "duckdb":
-        rows = child_duckdb(Path(args[0]), Path(args[1]))
+    elif kind.startswith("duckdb"):
+        rows = child_duckdb(Path(args[0]), Path(args[1]), flatten=kind == "duckdb:flat")
     else:
         rows = child_dlt(Path(args[0]), Path(args[1]), kind.split(":", 1)[1], int(args[2]))
     seconds = time.perf_counter() - started
-    # every process involved: this one plus the largest child (ours: the transform worker);
-    # the sum of the two peaks is an upper bound of their peak together
-    peak = sum(resource.getrusage(who).ru_maxrss
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
-    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": peak}))
+    peak = max(sampler.stop(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": peak / 2**20}))
+
+
+class TreeMemory(threading.Thread):
+    """Samples the RSS of this process plus all its children, summed; keeps the peak."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self.done.wait(0.02):
+            try:
+                total = me.memory_info().rss + sum(
+                    child.memory_info().rss for child in me.children(recursive=True))
+            except psutil.Error:
+                continue  # a child ended while being read
+            self.peak = max(self.peak, total)
+
+    def stop(self) -> int:
+        """Stop sampling; the peak in bytes."""
+        self.done.set()
+        self.join()
+        return self.peak
 
 
 def _row(name: str, events: int, result: dict[str, Any]) -> str:
@@ -212,13 +251,19 @@ def _bench(work: Path, events: int, dlt_events: int, formats: list[str]) -> None
           f"({sum(p.stat().st_size for p in corpus.iterdir()) / 2**20:,.0f} MiB of spool)")
     results = [("ours (spool -> DuckDB)", events, run_child("ours", str(work / "data"))),
                ("bare DuckDB read_json", events,
-                run_child("duckdb", str(corpus), str(work / "bare.duckdb")))]
+                run_child("duckdb", str(corpus), str(work / "bare.duckdb"))),
+               ("bare DuckDB, flattened", events,
+                run_child("duckdb:flat", str(corpus), str(work / "flat.duckdb")))]
     for fmt in formats:
         results.append((f"dlt duckdb ({fmt})", dlt_events, run_child(
             f"dlt:{fmt}", str(corpus), str(work / f"dlt-{fmt}.duckdb"), str(dlt_events))))
     print(f"{'contender':<28} {'events':>10} {'seconds':>9} {'events/s':>12} {'peak MiB':>10}")
     for name, count, result in results:
         print(_row(name, count, result))
+    ours = results[0][2]
+    for name, _count, result in results[1:3]:
+        if "error" not in ours and "error" not in result:
+            print(f"ours / {name}: {result['seconds'] / ours['seconds']:.0%}")
 
 
 if __name__ == "__main__":

@@ -72,7 +72,8 @@ class Settings(BaseSettings):
         5, gt=0, description="A spool segment is sealed once it is this old (and not empty)."
     )
     batch_max_events: int = Field(
-        100_000, gt=0, description="Events per chunk of a batch: bounds the batch's memory."
+        50_000, gt=0, description="Events per chunk of a batch: bounds the memory of each "
+        "transform worker (2 work in parallel on a backlog).",
     )
     archive_retention_days: int = Field(
         0, ge=0, description="Days to keep loaded spool segments in spool/archive; 0 keeps "

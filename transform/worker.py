@@ -14,15 +14,18 @@ import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from typing import Final
+from typing import Any, Final
+
+from transform.chunk import transform_chunk
+from transform.result import ChunkResult
 
 _PR_SET_PDEATHSIG: Final = 1
 
 
-def transform_pool() -> ProcessPoolExecutor:
-    """One spawned worker process that is killed when its parent dies."""
+def transform_pool(workers: int = 1) -> ProcessPoolExecutor:
+    """Spawned worker processes that are killed when their parent dies."""
     context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB
-    return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=die_with_parent,
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent,
                                initargs=(os.getpid(),))
 
 
@@ -34,3 +37,13 @@ def die_with_parent(parent_pid: int) -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+def transform_and_trim(*args: Any, **kwargs: Any) -> ChunkResult:
+    """transform_chunk in a worker, then give the chunk's freed memory back to the system
+    (glibc keeps it otherwise, and a long-lived worker's RSS would keep the highest mark)."""
+    try:
+        return transform_chunk(*args, **kwargs)
+    finally:
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None).malloc_trim(0)

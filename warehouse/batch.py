@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ import duckdb
 from genius_wh.layout import DataLayout
 from genius_wh.segments import list_ready, seal_abandoned
 from genius_wh.settings import Settings
-from transform import ChunkResult, transform_chunk
-from transform.worker import transform_pool
+from transform import ChunkResult
+from transform.worker import transform_and_trim, transform_pool
 from warehouse.chunks import (
     apply_retention,
     archive,
@@ -30,7 +31,7 @@ from warehouse.chunks import (
 )
 from warehouse.errors import BatchFailed, WarehouseBusy
 from warehouse.ledger import finish_batch, start_batch
-from warehouse.loader import load_chunk, loaded_segments, open_writer
+from warehouse.loader import ChunkLoad, loaded_segments, loading, open_writer
 from warehouse.schema import LOADED_TABLES, ensure_schema
 from warehouse.snapshots import publish_snapshot
 
@@ -132,32 +133,63 @@ def claimed_folders(settings: Settings, layout: DataLayout, tally: Tally) -> Ite
         yield claim(layout, segments, new_chunk_id())
 
 
+#: Events loaded per transaction when a batch has many chunks: the big tables' new rows then
+#: fill DuckDB row groups, which go straight into the database file instead of to the WAL
+#: and again into the file at the checkpoint. Chunks still stream in one by one.
+LOAD_GROUP_EVENTS = 1_000_000
+#: Transform worker processes for a batch with many chunks.
+TRANSFORM_WORKERS = 2
+
+
 def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
                  tally: Tally) -> None:
     """Recover working/ chunks first, then claim and load the ready segments chunk by chunk.
 
-    The next chunk is transformed while DuckDB loads the current one: with more than one
-    chunk to do, in a worker process (the transform and the load then run on two cores, and
-    the transform's memory is not added to DuckDB's); a single chunk, in a thread (no process
-    start-up for the usual small batch). Chunks still load one at a time, in claim order.
+    Chunks are transformed ahead while DuckDB loads earlier ones: with more than one chunk
+    to do, in worker processes (the transform and the load then share both cores, and the
+    transforms' memory is not added to DuckDB's); a single chunk, in a thread (no process
+    start-up for the usual small batch). Chunks load in claim order, each one as soon as it
+    is transformed, up to LOAD_GROUP_EVENTS per transaction; a group's segments are
+    archived once its transaction has committed.
     """
     folders = claimed_folders(settings, layout, tally)
     ahead = list(islice(folders, 2))
-    with transform_executor(many=len(ahead) > 1) as executor:
-        pending: Prepared | None = None
-        for folder in chain(ahead, folders):
-            prepared = prepare_chunk(executor, settings, layout, con, folder)
-            if pending is not None:
-                finish_chunk(settings, layout, con, pending, tally)
-            pending = prepared
-        if pending is not None:
-            finish_chunk(settings, layout, con, pending, tally)
+    many = len(ahead) > 1
+    size = max(1, LOAD_GROUP_EVENTS // settings.batch_max_events)
+    with transform_executor(many=many) as executor:
+        prepared = (prepare_chunk(executor, settings, layout, con, folder)
+                    for folder in chain(ahead, folders))
+        window = deque(islice(prepared, TRANSFORM_WORKERS + 1 if many else 1))
+        while window:
+            group: list[Prepared] = []
+            with loading(con, loaded_at=datetime.now(UTC)) as load:
+                while window and len(group) < size:
+                    chunk = window.popleft()
+                    window.extend(islice(prepared, 1))  # keep the workers busy
+                    add_chunk(load, chunk, tally)
+                    group.append(chunk)
+            for table, count in load.rows.items():
+                tally.rows[table] += count
+            for chunk in group:
+                archive(layout, chunk.folder, datetime.now(settings.tz).date())
+
+
+def add_chunk(load: ChunkLoad, chunk: Prepared, tally: Tally) -> None:
+    """Wait for a chunk's transform and add it to the open load (nothing if in the ledger)."""
+    if chunk.transform is None:
+        return
+    result = chunk.transform.result()
+    load.add(result, chunk.segments)
+    tally.chunks += 1
+    tally.events += result.events
+    tally.quarantined += len(result.quarantined)
+    tally.issues += len(result.issues)
 
 
 def transform_executor(*, many: bool) -> Executor:
-    """A worker process for many chunks (memory and CPU apart from DuckDB), a thread for one."""
+    """Worker processes for many chunks (memory and CPU apart from DuckDB), a thread for one."""
     if many:
-        return transform_pool()
+        return transform_pool(TRANSFORM_WORKERS)
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform")
 
 
@@ -177,24 +209,9 @@ def prepare_chunk(executor: Executor, settings: Settings, layout: DataLayout,
     if not segments or loaded_segments(con, [p.name for p in segments]):
         return Prepared(folder=folder, segments=segments, transform=None)
     future = executor.submit(
-        transform_chunk, segments, chunk_id=folder.name, lake_dir=layout.lake,
+        transform_and_trim, segments, chunk_id=folder.name, lake_dir=layout.lake,
         quarantine_dir=layout.quarantine, tz=settings.tz)
     return Prepared(folder=folder, segments=segments, transform=future)
-
-
-def finish_chunk(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
-                 chunk: Prepared, tally: Tally) -> None:
-    """Load a transformed chunk in one transaction, then archive its segments."""
-    if chunk.transform is not None:
-        result = chunk.transform.result()
-        rows = load_chunk(con, result, chunk.segments, loaded_at=datetime.now(UTC))
-        for table, count in rows.items():
-            tally.rows[table] += count
-        tally.chunks += 1
-        tally.events += result.events
-        tally.quarantined += len(result.quarantined)
-        tally.issues += len(result.issues)
-    archive(layout, chunk.folder, datetime.now(settings.tz).date())
 
 
 def _close_and_publish(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:
