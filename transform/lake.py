@@ -25,7 +25,9 @@ _CELLS_PER_BATCH: Final = 2_000_000
 #: Rows per row group of the fixed tables: bounds the rows a chunk holds in memory (10,000
 #: rather than 50,000 halved a 100,000-event chunk's peak memory, 421 -> 228 MiB, at no cost).
 ROWS_PER_GROUP = 10_000
-_COMPRESSION: Final = "zstd"
+#: How lake files are written: zstd without dictionary pages (zstd alone made a 100,000-event
+#: chunk's files smaller, 16 -> 14 MiB, and the transform a little faster).
+_PARQUET: Final[dict[str, object]] = {"compression": "zstd", "use_dictionary": False}
 
 
 def lake_path(lake_dir: Path, table: str, day: date, chunk_id: str) -> Path:
@@ -60,8 +62,7 @@ class RowsWriter:
             return
         if self._writer is None:
             self._file = AtomicFile(self.path)
-            self._writer = pq.ParquetWriter(self._file.handle, self.schema,
-                                            compression=_COMPRESSION)
+            self._writer = pq.ParquetWriter(self._file.handle, self.schema, **_PARQUET)
         values = zip(*self.pending, strict=True)
         arrays = [pa.array(column, type=field.type)
                   for column, field in zip(values, self.schema, strict=True)]
@@ -87,8 +88,7 @@ def write_recorddata(path: Path, columns: RecorddataColumns, day: date) -> None:
     types = columns.types
     schema = pa.schema([("event_id", pa.string())]
                        + [(name, ARROW_TYPES[kind]) for name, kind in types.items()])
-    with atomic_file(path) as handle, pq.ParquetWriter(
-            handle, schema, compression=_COMPRESSION) as writer:
+    with atomic_file(path) as handle, pq.ParquetWriter(handle, schema, **_PARQUET) as writer:
         for piece in columns.slices(day, _CELLS_PER_BATCH):
             size = len(piece.event_ids)
             arrays = [pa.array(piece.event_ids, type=pa.string())]

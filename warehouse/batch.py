@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
 from pathlib import Path
@@ -18,8 +15,6 @@ import duckdb
 from genius_wh.layout import DataLayout
 from genius_wh.segments import list_ready, seal_abandoned
 from genius_wh.settings import Settings
-from transform import ChunkResult
-from transform.worker import transform_and_trim, transform_pool
 from warehouse.chunks import (
     apply_retention,
     archive,
@@ -31,40 +26,20 @@ from warehouse.chunks import (
 )
 from warehouse.errors import BatchFailed, WarehouseBusy
 from warehouse.ledger import finish_batch, start_batch
-from warehouse.loader import ChunkLoad, loaded_segments, loading, open_writer
-from warehouse.schema import LOADED_TABLES, ensure_schema
+from warehouse.loader import loaded_segments, open_writer
+from warehouse.pipeline import (
+    BatchReport,
+    Prepared,
+    Tally,
+    Transformer,
+    group_chunks,
+    load_stream,
+    transform_executor,
+)
+from warehouse.schema import ensure_schema
 from warehouse.snapshots import publish_snapshot
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True, kw_only=True)
-class BatchReport:
-    """What one batch (or rebuild) did."""
-
-    rows_loaded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOADED_TABLES, 0))
-    skipped: str | None = None
-    chunks: int = 0
-    events: int = 0
-    quarantined: int = 0
-    issues: int = 0
-
-
-@dataclass(kw_only=True)
-class Tally:
-    """Running totals of a batch."""
-
-    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOADED_TABLES, 0))
-    chunks: int = 0
-    events: int = 0
-    quarantined: int = 0
-    issues: int = 0
-    oldest: float | None = None
-
-    def report(self) -> BatchReport:
-        """The frozen report of these totals."""
-        return BatchReport(rows_loaded=dict(self.rows), chunks=self.chunks, events=self.events,
-                           quarantined=self.quarantined, issues=self.issues)
-
 
 def run_batch(settings: Settings, *, lock_wait_seconds: float | None = None) -> BatchReport:
     """Run one batch now (what `genius-wh batch` and the scheduled job call).
@@ -133,85 +108,34 @@ def claimed_folders(settings: Settings, layout: DataLayout, tally: Tally) -> Ite
         yield claim(layout, segments, new_chunk_id())
 
 
-#: Events loaded per transaction when a batch has many chunks: the big tables' new rows then
-#: fill DuckDB row groups, which go straight into the database file instead of to the WAL
-#: and again into the file at the checkpoint. Chunks still stream in one by one.
-LOAD_GROUP_EVENTS = 1_000_000
-#: Transform worker processes for a batch with many chunks.
-TRANSFORM_WORKERS = 2
-
-
 def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
                  tally: Tally) -> None:
-    """Recover working/ chunks first, then claim and load the ready segments chunk by chunk.
-
-    Chunks are transformed ahead while DuckDB loads earlier ones: with more than one chunk
-    to do, in worker processes (the transform and the load then share both cores, and the
-    transforms' memory is not added to DuckDB's); a single chunk, in a thread (no process
-    start-up for the usual small batch). Chunks load in claim order, each one as soon as it
-    is transformed, up to LOAD_GROUP_EVENTS per transaction; a group's segments are
-    archived once its transaction has committed.
-    """
+    """Recover working/ chunks first, then claim and load the ready segments chunk by chunk
+    (warehouse/pipeline.py); a group's segments are archived once its transaction commits."""
     folders = claimed_folders(settings, layout, tally)
     ahead = list(islice(folders, 2))
-    many = len(ahead) > 1
-    size = max(1, LOAD_GROUP_EVENTS // settings.batch_max_events)
-    with transform_executor(many=many) as executor:
-        prepared = (prepare_chunk(executor, settings, layout, con, folder)
-                    for folder in chain(ahead, folders))
-        window = deque(islice(prepared, TRANSFORM_WORKERS + 1 if many else 1))
-        while window:
-            group: list[Prepared] = []
-            with loading(con, loaded_at=datetime.now(UTC)) as load:
-                while window and len(group) < size:
-                    chunk = window.popleft()
-                    window.extend(islice(prepared, 1))  # keep the workers busy
-                    add_chunk(load, chunk, tally)
-                    group.append(chunk)
-            for table, count in load.rows.items():
-                tally.rows[table] += count
-            for chunk in group:
+    executor, workers = transform_executor(many=len(ahead) > 1)
+    with executor:
+        transformer = Transformer(executor=executor, lake_dir=layout.lake,
+                                  quarantine_dir=layout.quarantine, tz=settings.tz)
+        chunks = (prepare_chunk(transformer, con, folder) for folder in chain(ahead, folders))
+
+        def archive_group(done: list[Prepared]) -> None:
+            for chunk in done:
+                assert chunk.folder is not None
                 archive(layout, chunk.folder, datetime.now(settings.tz).date())
 
-
-def add_chunk(load: ChunkLoad, chunk: Prepared, tally: Tally) -> None:
-    """Wait for a chunk's transform and add it to the open load (nothing if in the ledger)."""
-    if chunk.transform is None:
-        return
-    result = chunk.transform.result()
-    load.add(result, chunk.segments)
-    tally.chunks += 1
-    tally.events += result.events
-    tally.quarantined += len(result.quarantined)
-    tally.issues += len(result.issues)
+        load_stream(con, chunks, workers=workers, group=group_chunks(settings.batch_max_events),
+                    tally=tally, committed=archive_group)
 
 
-def transform_executor(*, many: bool) -> Executor:
-    """Worker processes for many chunks (memory and CPU apart from DuckDB), a thread for one."""
-    if many:
-        return transform_pool(TRANSFORM_WORKERS)
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Prepared:
-    """A chunk folder, its segments and its transform (None: already in the ledger)."""
-
-    folder: Path
-    segments: list[Path]
-    transform: Future[ChunkResult] | None
-
-
-def prepare_chunk(executor: Executor, settings: Settings, layout: DataLayout,
-                  con: duckdb.DuckDBPyConnection, folder: Path) -> Prepared:
-    """Start transforming a chunk unless the ledger already has its segments."""
+def prepare_chunk(transformer: Transformer, con: duckdb.DuckDBPyConnection,
+                  folder: Path) -> Prepared:
+    """Start transforming a chunk folder unless the ledger already has its segments."""
     segments = chunk_segments(folder)
     if not segments or loaded_segments(con, [p.name for p in segments]):
-        return Prepared(folder=folder, segments=segments, transform=None)
-    future = executor.submit(
-        transform_and_trim, segments, chunk_id=folder.name, lake_dir=layout.lake,
-        quarantine_dir=layout.quarantine, tz=settings.tz)
-    return Prepared(folder=folder, segments=segments, transform=future)
+        return Prepared(segments=segments, transform=None, folder=folder)
+    return transformer.start(segments, folder.name, folder)
 
 
 def _close_and_publish(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:

@@ -11,7 +11,7 @@ from warehouse.schema import LOADED_TABLES
 from warehouse.sql import quote
 
 if TYPE_CHECKING:
-    from warehouse.batch import Tally
+    from warehouse.pipeline import Tally
 
 
 def start_batch(con: duckdb.DuckDBPyConnection) -> int:

@@ -121,14 +121,6 @@ def loaded_segments(con: duckdb.DuckDBPyConnection, names: list[str]) -> set[str
     return {str(row[0]) for row in rows}
 
 
-def load_chunk(con: duckdb.DuckDBPyConnection, result: ChunkResult, segments: list[Path],
-               *, loaded_at: datetime) -> dict[str, int]:
-    """Load one transformed chunk in one transaction; returns new rows per table."""
-    with loading(con, loaded_at=loaded_at) as load:
-        load.add(result, segments)
-    return load.rows
-
-
 class ChunkLoad:
     """Chunks added to one open load transaction, in order, and the new rows per table."""
 

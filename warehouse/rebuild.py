@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import nullcontext
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -20,13 +19,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from genius_wh.durable import fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 from genius_wh.settings import Settings
-from transform import transform_chunk
-from warehouse.batch import BatchReport, Tally
+from transform import ChunkResult
 from warehouse.chunks import count_lines, new_chunk_id
 from warehouse.errors import RebuildFailed
 from warehouse.ledger import finish_batch, start_batch
-from warehouse.loader import load_chunk, open_writer
+from warehouse.loader import open_writer
 from warehouse.locks import batch_lock
+from warehouse.pipeline import (
+    BatchReport,
+    Tally,
+    Transformer,
+    group_chunks,
+    load_stream,
+    transform_executor,
+)
 from warehouse.schema import ensure_schema
 from warehouse.snapshots import newest_snapshot, publish_snapshot
 
@@ -99,39 +105,34 @@ def rebuild(settings: Settings, *, progress: bool) -> BatchReport:
 
 def _build(settings: Settings, layout: DataLayout, work: DataLayout, *,
            progress: bool) -> Tally:
-    """Load every archived segment into the warehouse under `work`."""
+    """Load every archived segment into the warehouse under `work` (warehouse/pipeline.py)."""
     sizes = [(path, count_lines(path)) for path in archived_segments(layout)]
+    plan = plan_rebuild(sizes, previous_chunks(layout), settings.batch_max_events)
     tally = Tally()
     con = open_writer(work.warehouse, wait_seconds=0)
     try:
         ensure_schema(con, tz=settings.timezone)
         batch_id = start_batch(con)
-        with _progress(progress) as bar:
+        executor, workers = transform_executor(many=len(plan) > 1)
+        with _progress(progress) as bar, executor:
             task = bar.add_task("rebuild", total=sum(c for _, c in sizes)) if bar else None
-            plan = plan_rebuild(sizes, previous_chunks(layout), settings.batch_max_events)
-            for chunk_id, segments in plan:
-                result = transform_chunk(segments, chunk_id=chunk_id or new_chunk_id(),
-                                         lake_dir=work.lake, quarantine_dir=layout.quarantine,
-                                         tz=settings.tz)
-                rows = load_chunk(con, result, segments, loaded_at=datetime.now(UTC))
-                _add(tally, rows, result.events, len(result.quarantined), len(result.issues))
+
+            def advance(result: ChunkResult) -> None:
                 if bar is not None and task is not None:
                     bar.advance(task, result.events + len(result.quarantined))
+
+            transformer = Transformer(executor=executor, lake_dir=work.lake,
+                                      quarantine_dir=layout.quarantine, tz=settings.tz)
+            chunks = (transformer.start(segments, chunk_id or new_chunk_id())
+                      for chunk_id, segments in plan)
+            load_stream(con, chunks, workers=workers,
+                        group=group_chunks(settings.batch_max_events), tally=tally,
+                        loaded=advance)
         finish_batch(con, batch_id, tally, outcome="rebuild", message=None)
         con.execute("CHECKPOINT")
     finally:
         con.close()
     return tally
-
-
-def _add(tally: Tally, rows: dict[str, int], events: int, quarantined: int,
-         issues: int) -> None:
-    for table, count in rows.items():
-        tally.rows[table] += count
-    tally.chunks += 1
-    tally.events += events
-    tally.quarantined += quarantined
-    tally.issues += issues
 
 
 def _progress(enabled: bool) -> Progress | nullcontext[None]:
