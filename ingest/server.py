@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from types import FrameType
 from typing import Any
 
@@ -20,6 +21,13 @@ log = logging.getLogger("genius_wh.ingest")
 WAITRESS_BODY_SLACK = 1024 * 1024
 #: How often the serve loop looks at the stop flag (a signal also interrupts its poll).
 LOOP_SECONDS = 0.25
+#: While more than one request is in service, the event loop pauses this long between
+#: passes. Without it, the loop thread woke for nearly every single event while request
+#: threads waited for their group commit: each pass polls every connection and takes the GIL
+#: from the request threads. With it, one pass serves all connections that became ready
+#: meanwhile (bench/receiver.py: 1,524 -> 2,366 durable events/s, the loop's CPU per event
+#: 272 -> 56 us). An idle server, or one sender posting one request at a time, never waits.
+BUSY_PAUSE_SECONDS = 0.001
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
@@ -41,8 +49,11 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     previous = {sig: signal.signal(sig, lambda signum, frame: _asked(asked, signum, frame))
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        dispatcher = server.task_dispatcher
         while not asked:
             wasyncore.loop(timeout=LOOP_SECONDS, map=server._map, count=1)
+            if dispatcher.active_count > 1:  # a racy read is fine here
+                time.sleep(BUSY_PAUSE_SECONDS)
         log.info("stopping on %s", asked[0])
     finally:
         for sig, handler in previous.items():
