@@ -8,6 +8,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from warehouse_support import (
     BASE_TIME,
     make_settings,
@@ -19,6 +20,7 @@ from warehouse_support import (
 )
 
 from genius_wh.layout import DataLayout
+from warehouse import pipeline
 from warehouse.batch import run_batch
 
 SEGMENTS = 6
@@ -70,3 +72,24 @@ def test_one_transaction_for_many_chunks_equals_one_batch_per_chunk(tmp_path: Pa
     rows = sum(query(grouped, f"SELECT count(*) FROM {table}")[0][0] for table in TABLES
                if table != "session_recorddata")
     assert rows == SEGMENTS * 31 + 10
+
+
+def test_a_transaction_commits_once_it_holds_load_group_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    for n in range(SEGMENTS):
+        segment = write_segment(whole, _segment(n), received_at=BASE_TIME + timedelta(minutes=n))
+        DataLayout(root=split).ensure()
+        shutil.copyfile(segment, split / "spool" / "ready" / segment.name)
+    run_batch(make_settings(whole, batch_max_events=PER_SEGMENT))
+
+    monkeypatch.setattr(pipeline, "LOAD_GROUP_ROWS", 1)  # every chunk reaches it
+    report = run_batch(make_settings(split, batch_max_events=PER_SEGMENT))
+
+    assert report.chunks == SEGMENTS
+    assert query(split, "SELECT count(DISTINCT loaded_at) FROM _loaded_segments") == [(SEGMENTS,)]
+    assert query(whole, "SELECT count(DISTINCT loaded_at) FROM _loaded_segments") == [(1,)]
+    assert not list(DataLayout(root=split).spool_working.iterdir())
+    for table in TABLES:
+        assert table_rows(DataLayout(root=split).warehouse, table) == table_rows(
+            DataLayout(root=whole).warehouse, table), table

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -83,22 +82,17 @@ class ChunkBuilder:
     def write(self) -> dict[str, list[Path]]:
         """Finish every (table, date) file that has rows; returns the files by table.
 
-        session_recorddata is written in a second thread (Parquet encoding and compression
-        run outside the GIL) while the fixed tables' last row groups are written here.
+        One file after the other: a second thread for session_recorddata saved nothing once
+        two workers share the two cores, and held both files' buffers at once (~20 MiB).
         """
         files: dict[str, list[Path]] = {table: [] for table in TABLES}
-        self.recorddata.types  # noqa: B018 - typed once, before the thread reads it
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake") as pool:
-            jobs = []
-            for day in sorted(self.recorddata.groups):
-                path = lake_path(self.lake_dir, SESSION_RECORDDATA, day, self.chunk_id)
-                jobs.append(pool.submit(write_recorddata, path, self.recorddata, day))
-                files[SESSION_RECORDDATA].append(path)
-            for (table, _day), rows in sorted(self.tables.items()):
-                rows.commit()
-                files[table].append(rows.path)
-            for job in jobs:
-                job.result()
+        for day in sorted(self.recorddata.groups):
+            path = lake_path(self.lake_dir, SESSION_RECORDDATA, day, self.chunk_id)
+            write_recorddata(path, self.recorddata, day)
+            files[SESSION_RECORDDATA].append(path)
+        for (table, _day), rows in sorted(self.tables.items()):
+            rows.commit()
+            files[table].append(rows.path)
         return files
 
     def discard(self) -> None:

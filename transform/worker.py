@@ -16,6 +16,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Final
 
+import pyarrow as pa
+
 from transform.chunk import transform_chunk
 from transform.result import ChunkResult
 
@@ -25,8 +27,16 @@ _PR_SET_PDEATHSIG: Final = 1
 def transform_pool(workers: int = 1) -> ProcessPoolExecutor:
     """Spawned worker processes that are killed when their parent dies."""
     context = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent,
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker,
                                initargs=(os.getpid(),))
+
+
+def start_worker(parent_pid: int) -> None:
+    """Set up a worker: die with the parent, and let Arrow allocate with the system malloc
+    (its default mimalloc pool kept ~40 MiB more per worker, measured on a 100,000-event
+    chunk, and the system's allocator gives memory back with `malloc_trim`)."""
+    die_with_parent(parent_pid)
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def die_with_parent(parent_pid: int) -> None:

@@ -32,7 +32,6 @@ from warehouse.pipeline import (
     Prepared,
     Tally,
     Transformer,
-    group_chunks,
     load_stream,
     transform_executor,
 )
@@ -125,8 +124,7 @@ def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyCon
                 assert chunk.folder is not None
                 archive(layout, chunk.folder, datetime.now(settings.tz).date())
 
-        load_stream(con, chunks, workers=workers, group=group_chunks(settings.batch_max_events),
-                    tally=tally, committed=archive_group)
+        load_stream(con, chunks, workers=workers, tally=tally, committed=archive_group)
 
 
 def prepare_chunk(transformer: Transformer, con: duckdb.DuckDBPyConnection,

@@ -34,6 +34,7 @@ WRITER_BASE_MEMORY = 256 * 2**20
 #: ... plus this much per row already loaded: the event_id primary-key indexes must stay in
 #: memory (about 75 bytes per key measured); a fixed limit would fail once the warehouse grows.
 WRITER_MEMORY_PER_ROW = 128
+WRITER_MEMORY_PER_NEW_ROW = 64
 #: WAL size that makes DuckDB checkpoint on commit. The default (16 MiB) checkpointed after
 #: nearly every chunk, rewriting the growing event_id indexes each time (chunk loads grew from
 #: 1.5 s to 8 s over 1M events); committed chunks are durable in the WAL, and the batch
@@ -91,11 +92,14 @@ def open_writer(path: Path, *, wait_seconds: float) -> duckdb.DuckDBPyConnection
         pause = min(MAX_WAIT, pause * 2)
 
 
-def bound_memory(con: duckdb.DuckDBPyConnection) -> int:
-    """Set DuckDB's memory limit from the rows loaded so far; returns it in bytes."""
+def bound_memory(con: duckdb.DuckDBPyConnection, new_rows: int = 0) -> int:
+    """Set DuckDB's memory limit from the rows loaded so far plus the `new_rows` a
+    transaction may add; returns it in bytes."""
     unions = " + ".join(f"(SELECT count(*) FROM {quote(table)})" for table in LOADED_TABLES)
     row = con.execute(f"SELECT {unions}").fetchone()
-    limit = WRITER_BASE_MEMORY + WRITER_MEMORY_PER_ROW * int(row[0] if row else 0)
+    loaded = int(row[0] if row else 0)
+    limit = (WRITER_BASE_MEMORY + WRITER_MEMORY_PER_ROW * loaded
+             + WRITER_MEMORY_PER_NEW_ROW * new_rows)
     con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
     return limit
 
@@ -144,14 +148,15 @@ class ChunkLoad:
 
 
 @contextmanager
-def loading(con: duckdb.DuckDBPyConnection, *, loaded_at: datetime) -> Iterator[ChunkLoad]:
+def loading(con: duckdb.DuckDBPyConnection, *, loaded_at: datetime,
+            new_rows: int = 0) -> Iterator[ChunkLoad]:
     """ONE transaction for the chunks added to the ChunkLoad; committed on leaving.
 
     Several chunks per transaction let DuckDB write a table's new rows straight into the
     database file once they fill a row group (122,880 rows); smaller appends go to the WAL
     and are written a second time by the next checkpoint.
     """
-    bound_memory(con)
+    bound_memory(con, new_rows)
     with transaction(con):
         yield ChunkLoad(con, loaded_at)
 

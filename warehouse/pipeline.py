@@ -5,9 +5,10 @@ transactions: what a batch and a rebuild share.
   while DuckDB loads the current one (the transform and the load share both cores, and the
   transforms' memory is not added to DuckDB's); a single chunk is transformed in a thread
   (no process start-up for the usual small batch);
-- chunks load in order, each as soon as it is transformed, up to LOAD_GROUP_EVENTS per
-  transaction: the big tables' new rows then fill DuckDB row groups, which DuckDB writes
-  straight into the database file, instead of into the WAL and again at the checkpoint.
+- chunks load in order, each as soon as it is transformed, into one transaction until it
+  holds LOAD_GROUP_ROWS new rows: the big tables' new rows then fill DuckDB row groups,
+  which DuckDB writes straight into the database file, instead of into the WAL and again at
+  the checkpoint.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from transform.worker import transform_and_trim, transform_pool
 from warehouse.loader import loading
 from warehouse.schema import LOADED_TABLES
 
-#: Events per load transaction (1M events: 25 s of loading with one transaction per
-#: 100,000-event chunk, 15 s in one transaction).
-LOAD_GROUP_EVENTS = 1_000_000
+#: New rows after which a load transaction commits (and the next chunk starts a new one).
+#: Loading 1M mixed events took 25 s with one transaction per 100,000-event chunk, 15 s in
+#: one. The bound is memory: DuckDB keeps the transaction's primary-key entries in memory,
+#: and 1.2M new rows (600,000 SessionEnded events) filled the writer's 256 MiB.
+LOAD_GROUP_ROWS = 1500000
 #: Transform worker processes when there is more than one chunk to do.
 TRANSFORM_WORKERS = 2
 
@@ -103,16 +106,12 @@ def transform_executor(*, many: bool) -> tuple[Executor, int]:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform"), 1
 
 
-def group_chunks(max_events: int) -> int:
-    """Chunks of `max_events` per load transaction."""
-    return max(1, LOAD_GROUP_EVENTS // max_events)
-
-
 def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, workers: int,
-                group: int, tally: Tally,
+                tally: Tally,
                 loaded: Callable[[ChunkResult], None] = lambda result: None,
                 committed: Callable[[list[Prepared]], None] = lambda done: None) -> None:
-    """Load chunks in order, `group` per transaction, keeping `workers` transforms ahead.
+    """Load chunks in order, keeping `workers` transforms ahead; a transaction commits once
+    it holds LOAD_GROUP_ROWS new rows (or the chunks run out).
 
     `chunks` is consumed lazily (a batch claims a chunk only when it is submitted);
     `loaded` is called for each chunk added to the open transaction, `committed` with the
@@ -122,16 +121,20 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
     window = deque(islice(upcoming, workers + 1))
     while window:
         done: list[Prepared] = []
-        with loading(con, loaded_at=datetime.now(UTC)) as load:
-            while window and len(done) < group:
+        results: list[ChunkResult] = []
+        group_rows = LOAD_GROUP_ROWS
+        with loading(con, loaded_at=datetime.now(UTC), new_rows=group_rows) as load:
+            while window and sum(load.rows.values()) < group_rows:
                 chunk = window.popleft()
                 window.extend(islice(upcoming, 1))  # keep the workers busy
                 if chunk.transform is not None:
                     result = chunk.transform.result()
                     load.add(result, chunk.segments)
-                    tally.add(result)
+                    results.append(result)
                     loaded(result)
                 done.append(chunk)
+        for result in results:  # counted once committed
+            tally.add(result)
         for table, count in load.rows.items():
             tally.rows[table] += count
         committed(done)

@@ -29,7 +29,6 @@ from warehouse.pipeline import (
     BatchReport,
     Tally,
     Transformer,
-    group_chunks,
     load_stream,
     transform_executor,
 )
@@ -125,9 +124,7 @@ def _build(settings: Settings, layout: DataLayout, work: DataLayout, *,
                                       quarantine_dir=layout.quarantine, tz=settings.tz)
             chunks = (transformer.start(segments, chunk_id or new_chunk_id())
                       for chunk_id, segments in plan)
-            load_stream(con, chunks, workers=workers,
-                        group=group_chunks(settings.batch_max_events), tally=tally,
-                        loaded=advance)
+            load_stream(con, chunks, workers=workers, tally=tally, loaded=advance)
         finish_batch(con, batch_id, tally, outcome="rebuild", message=None)
         con.execute("CHECKPOINT")
     finally:
