@@ -107,3 +107,12 @@ def list_ready(layout: DataLayout) -> list[Path]:
     if not layout.spool_ready.is_dir():
         return []
     return sorted(layout.spool_ready.glob(f"*{SEGMENT_SUFFIX}"), key=lambda p: p.name)
+
+
+def count_lines(path: Path) -> int:
+    """Newline-terminated lines of a segment."""
+    count = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            count += block.count(b"\n")
+    return count

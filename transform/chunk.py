@@ -5,10 +5,12 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from genius_wh.segments import count_lines
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from transform.lake import RowsWriter, lake_path, write_recorddata
 from transform.normalise import ACTION_NAMES, normalise_event
@@ -132,7 +134,9 @@ def transform_chunk(segments: list[Path], *, chunk_id: str, lake_dir: Path,
     except BaseException:
         builder.discard()
         raise
-    return builder.result(chunk_id, files)
+    # counted here, in the worker, not by the loader: the load is a batch's critical path
+    lines = {segment.name: count_lines(segment) for segment in segments}
+    return replace(builder.result(chunk_id, files), segment_lines=lines)
 
 
 @contextmanager

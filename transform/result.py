@@ -66,3 +66,4 @@ class ChunkResult:
     quarantined: list[QuarantinedLine] = field(default_factory=list)
     events: int = 0  # spool lines read successfully
     duplicates: int = 0  # lines whose event_id appeared earlier in the same chunk
+    segment_lines: dict[str, int] = field(default_factory=dict)  # newline-ended lines

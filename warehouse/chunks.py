@@ -12,21 +12,13 @@ from pathlib import Path
 
 from genius_wh.durable import fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
+from genius_wh.segments import count_lines
 
 
 def new_chunk_id(now: datetime | None = None) -> str:
     """A sortable, unique chunk id: UTC timestamp plus a short random suffix."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     return f"{moment.strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(3)}"
-
-
-def count_lines(path: Path) -> int:
-    """Newline-terminated lines of a segment."""
-    count = 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            count += block.count(b"\n")
-    return count
 
 
 def iter_chunks(ready: list[Path], max_events: int) -> Iterator[list[Path]]:

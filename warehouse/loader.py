@@ -15,9 +15,9 @@ import duckdb
 import psutil
 import pyarrow as pa
 
+from genius_wh.segments import count_lines
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from transform.result import ChunkResult
-from warehouse.chunks import count_lines
 from warehouse.errors import WarehouseBusy
 from warehouse.evolve import apply_plan, current_value_types, plan_columns
 from warehouse.schema import LOADED_TABLES, create_session_flat
@@ -243,7 +243,8 @@ def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
 def _record_segments(con: duckdb.DuckDBPyConnection, result: ChunkResult,
                      segments: list[Path], loaded_at: datetime) -> None:
     """Record the chunk's segments in the ledger (same transaction as the rows)."""
-    rows = [[path.name, result.chunk_id, loaded_at, count_lines(path)] for path in segments]
+    rows = [[path.name, result.chunk_id, loaded_at,
+             result.segment_lines.get(path.name) or count_lines(path)] for path in segments]
     if rows:
         con.executemany("INSERT OR REPLACE INTO _loaded_segments VALUES (?, ?, ?, ?)", rows)
 

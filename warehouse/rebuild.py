@@ -18,9 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from genius_wh.durable import fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
+from genius_wh.segments import count_lines
 from genius_wh.settings import Settings
 from transform import ChunkResult
-from warehouse.chunks import count_lines, new_chunk_id
+from warehouse.chunks import new_chunk_id
 from warehouse.errors import RebuildFailed
 from warehouse.ledger import finish_batch, start_batch
 from warehouse.loader import open_writer
