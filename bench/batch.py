@@ -6,10 +6,10 @@
 Each contender runs in its own child process; we report events/s and the peak memory of
 that child and all its own children together (our transform workers), sampled every 20 ms.
 
-Two DuckDB ceilings run on the same lines: `read_json` into one table as DuckDB infers it
+Three DuckDB ceilings run on the same lines: `read_json` into one table as DuckDB infers it
 (with more than 200 distinct recorddata keys it makes recorddata one MAP column), and the
 same with every nested field flattened into its own column, the shape our warehouse has
-(one column per recorddata field).
+(one column per recorddata field), into a table and into one Parquet file.
 dlt needs the `bench` extra: pip install -e '.[bench]'.
 """
 
@@ -122,21 +122,29 @@ def child_ours(data_dir: Path) -> int:
     return int(row[0]) if row else 0
 
 
-def child_duckdb(spool: Path, db: Path, flatten: bool) -> int:
-    """Bare DuckDB: read_json of the same lines into one table (the ceiling); flattened:
-    every nested field in its own column, recorddata's too."""
+#: The bare DuckDB ceilings: CREATE TABLE from read_json as inferred, or flattened (every
+#: nested field its own column, as in our warehouse) into a table or into one Parquet file.
+_READ = "read_json(?, format = 'newline_delimited')"
+_FLAT = ("SELECT * EXCLUDE (body), unnest(body, recursive := true) FROM read_json(?, "
+         "format = 'newline_delimited', map_inference_threshold = -1)")
+CEILINGS = {
+    "duckdb": f"CREATE TABLE events AS SELECT * FROM {_READ}",
+    "duckdb:flat": f"CREATE TABLE events AS {_FLAT}",
+    "duckdb:flat-parquet": f"COPY ({_FLAT}) TO '{{out}}' (FORMAT parquet)",
+}
+
+
+def child_duckdb(spool: Path, db: Path, kind: str) -> int:
+    """Bare DuckDB: one of CEILINGS over the same lines; returns the rows written."""
     import duckdb
 
-    query = ("CREATE TABLE events AS SELECT * FROM read_json(?, "
-             "format = 'newline_delimited')")
-    if flatten:
-        query = ("CREATE TABLE events AS SELECT * EXCLUDE (body), unnest(body, recursive := "
-                 "true) FROM read_json(?, format = 'newline_delimited', "
-                 "map_inference_threshold = -1)")
     with duckdb.connect(str(db)) as con:
         con.execute("SET enable_progress_bar = false")
+        query = CEILINGS[kind].replace("{out}", str(db.with_suffix(".parquet")))
         con.execute(query, [str(spool / "*.jsonl")])
-        row = con.execute("SELECT count(*) FROM events").fetchone()
+        source = (f"read_parquet('{db.with_suffix('.parquet')}')" if "parquet" in kind
+                  else "events")
+        row = con.execute(f"SELECT count(*) FROM {source}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -178,7 +186,7 @@ def child_main(kind: str, args: list[str]) -> None:
     if kind == "ours":
         rows = child_ours(Path(args[0]))
     elif kind.startswith("duckdb"):
-        rows = child_duckdb(Path(args[0]), Path(args[1]), flatten=kind == "duckdb:flat")
+        rows = child_duckdb(Path(args[0]), Path(args[1]), kind)
     else:
         rows = child_dlt(Path(args[0]), Path(args[1]), kind.split(":", 1)[1], int(args[2]))
     seconds = time.perf_counter() - started
@@ -253,7 +261,9 @@ def _bench(work: Path, events: int, dlt_events: int, formats: list[str]) -> None
                ("bare DuckDB read_json", events,
                 run_child("duckdb", str(corpus), str(work / "bare.duckdb"))),
                ("bare DuckDB, flattened", events,
-                run_child("duckdb:flat", str(corpus), str(work / "flat.duckdb")))]
+                run_child("duckdb:flat", str(corpus), str(work / "flat.duckdb"))),
+               ("bare DuckDB, flat to Parquet", events,
+                run_child("duckdb:flat-parquet", str(corpus), str(work / "flatpq.duckdb")))]
     for fmt in formats:
         results.append((f"dlt duckdb ({fmt})", dlt_events, run_child(
             f"dlt:{fmt}", str(corpus), str(work / f"dlt-{fmt}.duckdb"), str(dlt_events))))
@@ -261,7 +271,7 @@ def _bench(work: Path, events: int, dlt_events: int, formats: list[str]) -> None
     for name, count, result in results:
         print(_row(name, count, result))
     ours = results[0][2]
-    for name, _count, result in results[1:3]:
+    for name, _count, result in results[1:4]:
         if "error" not in ours and "error" not in result:
             print(f"ours / {name}: {result['seconds'] / ours['seconds']:.0%}")
 
