@@ -33,6 +33,21 @@ def test_every_setting_is_in_the_settings_table(name: str) -> None:
     assert f"GENIUS_WH_{name.upper()}" in README or "GENIUS_WH_<NAME>" in README
 
 
+@pytest.mark.parametrize("name", sorted(Settings.model_fields))
+def test_every_settings_table_gives_the_default_the_code_has(name: str) -> None:
+    default = Settings.model_fields[name].get_default(call_default_factory=True)
+    shown = re.findall(rf"^\| `{name}` \| (?:`GENIUS_WH_\w+` \| )?([^|]+) \|", README,
+                       re.MULTILINE)
+    assert shown, f"setting {name} has no row with its default"
+    for text in (cell.strip().strip("`") for cell in shown):
+        if default in ([], "", None):
+            assert text == "empty", name
+        elif isinstance(default, Path):
+            assert Path(text) == default, name
+        else:
+            assert text == str(default), name
+
+
 @pytest.mark.parametrize("table", CONTRACT_TABLES)
 def test_every_warehouse_table_is_in_the_readme(table: str) -> None:
     assert f"`{table}`" in README
