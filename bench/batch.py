@@ -140,10 +140,9 @@ def child_duckdb(spool: Path, db: Path, kind: str) -> int:
 
     with duckdb.connect(str(db)) as con:
         con.execute("SET enable_progress_bar = false")
-        query = CEILINGS[kind].replace("{out}", str(db.with_suffix(".parquet")))
-        con.execute(query, [str(spool / "*.jsonl")])
-        source = (f"read_parquet('{db.with_suffix('.parquet')}')" if "parquet" in kind
-                  else "events")
+        out = db.with_suffix(".parquet")
+        con.execute(CEILINGS[kind].replace("{out}", str(out)), [str(spool / "*.jsonl")])
+        source = f"read_parquet('{out}')" if "parquet" in kind else "events"
         row = con.execute(f"SELECT count(*) FROM {source}").fetchone()
     return int(row[0]) if row else 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -102,7 +101,8 @@ class ChunkBuilder:
         for rows in self.tables.values():
             rows.discard()
 
-    def result(self, chunk_id: str, files: dict[str, list[Path]]) -> ChunkResult:
+    def result(self, chunk_id: str, files: dict[str, list[Path]],
+               segment_lines: dict[str, int]) -> ChunkResult:
         """The hand-over record for the loader."""
         rows = {table: 0 for table in TABLES}
         for (table, _day), writer in self.tables.items():
@@ -115,7 +115,7 @@ class ChunkBuilder:
             chunk_id=chunk_id, files=files, rows=rows,
             recorddata_types=dict(self.recorddata.types), fields=self.recorddata.fields_seen(),
             issues=self.issues, unknown_fields=unknown, quarantined=self.quarantined,
-            events=self.events, duplicates=self.duplicates)
+            events=self.events, duplicates=self.duplicates, segment_lines=segment_lines)
 
 
 def transform_chunk(segments: list[Path], *, chunk_id: str, lake_dir: Path,
@@ -136,7 +136,7 @@ def transform_chunk(segments: list[Path], *, chunk_id: str, lake_dir: Path,
         raise
     # counted here, in the worker, not by the loader: the load is a batch's critical path
     lines = {segment.name: count_lines(segment) for segment in segments}
-    return replace(builder.result(chunk_id, files), segment_lines=lines)
+    return builder.result(chunk_id, files, lines)
 
 
 @contextmanager

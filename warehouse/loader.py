@@ -28,12 +28,15 @@ log = logging.getLogger(__name__)
 _PID = re.compile(r"PID (\d+)")
 FIRST_WAIT = 0.05
 MAX_WAIT = 2.0
-#: DuckDB's memory for a batch: this much for the chunk (it spills beyond it; 256 MiB kept
-#: the loads as fast as 512 MiB and the batch with its transform worker under 1 GiB) ...
+#: DuckDB's memory for a load transaction: this much for the chunks being appended (it
+#: spills beyond it; 256 MiB kept the loads as fast as 512 MiB and the batch with its
+#: transform workers under 1 GiB) ...
 WRITER_BASE_MEMORY = 256 * 2**20
 #: ... plus this much per row already loaded: the event_id primary-key indexes must stay in
 #: memory (about 75 bytes per key measured); a fixed limit would fail once the warehouse grows.
 WRITER_MEMORY_PER_ROW = 128
+#: ... plus this much per row the transaction may add: its own primary-key entries (~73 bytes
+#: a row measured) on top of the row groups being built.
 WRITER_MEMORY_PER_NEW_ROW = 64
 #: WAL size that makes DuckDB checkpoint on commit. The default (16 MiB) checkpointed after
 #: nearly every chunk, rewriting the growing event_id indexes each time (chunk loads grew from
@@ -243,8 +246,10 @@ def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
 def _record_segments(con: duckdb.DuckDBPyConnection, result: ChunkResult,
                      segments: list[Path], loaded_at: datetime) -> None:
     """Record the chunk's segments in the ledger (same transaction as the rows)."""
+    lines = result.segment_lines
     rows = [[path.name, result.chunk_id, loaded_at,
-             result.segment_lines.get(path.name) or count_lines(path)] for path in segments]
+             lines[path.name] if path.name in lines else count_lines(path)]
+            for path in segments]
     if rows:
         con.executemany("INSERT OR REPLACE INTO _loaded_segments VALUES (?, ?, ?, ?)", rows)
 

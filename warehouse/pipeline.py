@@ -32,7 +32,7 @@ from warehouse.schema import LOADED_TABLES
 #: Loading 1M mixed events took 25 s with one transaction per 100,000-event chunk, 15 s in
 #: one. The bound is memory: DuckDB keeps the transaction's primary-key entries in memory,
 #: and 1.2M new rows (600,000 SessionEnded events) filled the writer's 256 MiB.
-LOAD_GROUP_ROWS = 1500000
+LOAD_GROUP_ROWS = 1_500_000
 #: Transform worker processes when there is more than one chunk to do.
 TRANSFORM_WORKERS = 2
 
@@ -117,12 +117,12 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
     `loaded` is called for each chunk added to the open transaction, `committed` with the
     chunks of each committed transaction.
     """
+    group_rows = LOAD_GROUP_ROWS
     upcoming = iter(chunks)
     window = deque(islice(upcoming, workers + 1))
     while window:
         done: list[Prepared] = []
         results: list[ChunkResult] = []
-        group_rows = LOAD_GROUP_ROWS
         with loading(con, loaded_at=datetime.now(UTC), new_rows=group_rows) as load:
             while window and sum(load.rows.values()) < group_rows:
                 chunk = window.popleft()
