@@ -4,18 +4,22 @@ A spool line is one JSON object and a newline:
 
     {"v": 1, "event_id": "…", "received_at": "2026-11-24T14:00:00.123456+00:00",
      "source": "84.22.187.53", "action": "SessionEnded", "body": {…},
-     "original": "<raw text, only when the body had to be repaired>"}
+     "original": "<raw text, only when the body had to be repaired>",
+     "integration": "<name of the token that let it in, absent for `default`>"}
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
 import orjson
 
 SPOOL_FORMAT_VERSION = 1
+#: The integration of an event let in by a plain token, or with no token check.
+DEFAULT_INTEGRATION = "default"
 
 
 class SpoolRecord(TypedDict):
@@ -28,48 +32,53 @@ class SpoolRecord(TypedDict):
     action: str
     body: dict[str, Any]
     original: NotRequired[str]
+    integration: NotRequired[str]  # absent means DEFAULT_INTEGRATION
 
 
 class BadBody(ValueError):
     """The bytes are not a JSON object with an `action`; the message says why."""
 
 
-_TRAILING_COMMA_ERROR = "trailing comma"
-_MAX_REPAIRS = 10_000
+_BOM = b"\xef\xbb\xbf"
+#: A JSON string (skipped whole, so a comma inside one is never touched) or a comma that only
+#: JSON whitespace separates from the `}` or `]` after it. Matched left to right in one pass.
+_STRING_OR_TRAILING_COMMA = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|,(?=[ \t\r\n]*[}\]])',
+                                       re.DOTALL)
 
 
-def _without_trailing_commas(raw: bytes, error: orjson.JSONDecodeError) -> Any:
-    """Parse after deleting each comma orjson reports as trailing; re-raise anything else.
+def _drop_comma(match: re.Match[bytes]) -> bytes:
+    found = match.group()
+    return b"" if found == b"," else found
 
-    orjson names the offending comma by its character position in the decoded text, so each
-    repair is exact (a comma inside a string is never touched) and costs one more parse.
+
+def without_trailing_commas(raw: bytes) -> bytes:
+    """`raw` with every trailing comma before `}` or `]` deleted, in one linear pass.
+
+    - strings are skipped whole, so a comma inside a string is never touched;
+    - UTF-8 never puts `"`, `\\` or `,` inside a multi-byte character, so bytes are safe.
     """
-    text = raw.decode("utf-8")
-    for _ in range(_MAX_REPAIRS):
-        if not error.msg.startswith(_TRAILING_COMMA_ERROR):
-            raise error
-        text = text[: error.pos] + text[error.pos + 1 :]
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            error = exc
-    raise error
+    return _STRING_OR_TRAILING_COMMA.sub(_drop_comma, raw)
 
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], bool]:
     """Parse a webhook body; returns (object, repaired). Raises BadBody.
 
     - the text is parsed as JSON whatever the Content-Type said;
-    - a trailing comma before `}` or `]` is repaired (repaired=True);
+    - a UTF-8 byte-order mark before the JSON is dropped (repaired=True);
+    - trailing commas before `}` or `]` are repaired (repaired=True), in one pass;
     - it must be a JSON object with a non-empty string `action`.
     """
-    repaired = False
+    text = raw[len(_BOM):] if raw.startswith(_BOM) else raw
+    repaired = text is not raw
     try:
-        body = orjson.loads(raw)
+        body = orjson.loads(text)
     except orjson.JSONDecodeError as first:
+        fixed = without_trailing_commas(text)
+        if fixed == text:
+            raise BadBody(f"body is not valid JSON: {first}") from None
         try:
-            body = _without_trailing_commas(raw, first)
-        except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+            body = orjson.loads(fixed)
+        except orjson.JSONDecodeError as exc:
             raise BadBody(f"body is not valid JSON: {exc}") from None
         repaired = True
     if not isinstance(body, dict):
@@ -78,6 +87,88 @@ def parse_body(raw: bytes) -> tuple[dict[str, Any], bool]:
     if not isinstance(action, str) or not action.strip():
         raise BadBody("body has no `action`")
     return body, repaired
+
+
+def json_depth(obj: Any) -> int:
+    """How deep `obj` nests: a scalar is 0, `{}` and `[]` are 1, `{"a": [1]}` is 2.
+
+    Iterative (an explicit stack), so any depth orjson can parse is measured without
+    Python's recursion limit.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def recorddata_values(body: dict[str, Any]) -> list[tuple[Any, int]]:
+    """Each `recorddata` (any case) at the top of the body or in a top-level object, with the
+    depth it sits at; JSON text is parsed (text that is not JSON is left as it is)."""
+    found: list[tuple[Any, int]] = []
+    for holder, depth in [(body, 1), *((v, 2) for v in body.values() if isinstance(v, dict))]:
+        for key, value in holder.items():
+            if key.lower() == "recorddata":
+                found.append((_parsed_text(value), depth))
+    return found
+
+
+def _parsed_text(value: Any) -> Any:
+    """JSON text parsed into what it holds; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value
+
+
+def body_depth(body: dict[str, Any]) -> int:
+    """The body's nesting depth, counting JSON text sent as `recorddata` as what it holds."""
+    inner = [depth + json_depth(value) for value, depth in recorddata_values(body)
+             if isinstance(value, dict | list)]
+    return max([json_depth(body), *inner])
+
+
+def recorddata_field_count(body: dict[str, Any]) -> int:
+    """How many recorddata fields the body carries: object members, or key/value pairs of an
+    array (`{"key": k, "value": v}` and `[k, v]` count 1, `{k: v, …}` one per member)."""
+    total = 0
+    for value, _ in recorddata_values(body):
+        if isinstance(value, dict):
+            total += len(value)
+        elif isinstance(value, list):
+            total += sum(_pair_count(item) for item in value)
+    return total
+
+
+def _pair_count(item: Any) -> int:
+    if isinstance(item, dict):
+        keys = {k.lower() for k in item}
+        return 1 if "value" in keys and keys & {"key", "name", "field"} else len(item)
+    return 1
+
+
+def check_bounds(body: dict[str, Any], *, max_json_depth: int,
+                 max_recorddata_fields: int) -> None:
+    """Raise BadBody when the body nests deeper than `max_json_depth` or its recorddata has
+    more than `max_recorddata_fields` fields (the receiver and the transform both call it)."""
+    depth = body_depth(body)
+    if depth > max_json_depth:
+        raise BadBody(f"body is nested {depth} levels deep, more than max_json_depth "
+                      f"({max_json_depth})")
+    fields = recorddata_field_count(body)
+    if fields > max_recorddata_fields:
+        raise BadBody(f"recorddata has {fields} fields, more than max_recorddata_fields "
+                      f"({max_recorddata_fields})")
 
 
 def event_id(body: dict[str, Any]) -> str:
@@ -94,9 +185,14 @@ def event_id(body: dict[str, Any]) -> str:
 
 
 def make_record(
-    body: dict[str, Any], *, received_at: datetime, source: str, original: bytes | None = None
+    body: dict[str, Any], *, received_at: datetime, source: str, original: bytes | None = None,
+    integration: str = DEFAULT_INTEGRATION,
 ) -> SpoolRecord:
-    """Build the spool record of a parsed body (original: raw text when repaired)."""
+    """Build the spool record of a parsed body (original: raw text when repaired).
+
+    `integration` is the name of the token that let the event in (`default` for a plain token
+    or no token check); it is written only when not `default`, so older lines read the same.
+    """
     record: SpoolRecord = {
         "v": SPOOL_FORMAT_VERSION,
         "event_id": event_id(body),
@@ -105,6 +201,8 @@ def make_record(
         "action": str(body["action"]),
         "body": body,
     }
+    if integration != DEFAULT_INTEGRATION:
+        record["integration"] = integration
     if original is not None:
         record["original"] = original.decode("utf-8", errors="replace")
     return record
