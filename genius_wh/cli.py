@@ -1,18 +1,59 @@
-"""`genius-wh`: a thin click layer; each command calls one library function and prints."""
+"""`genius-wh`: a thin click layer; each command calls one library function and prints.
+
+Results go to stdout; progress bars and messages go to stderr. Every failure the user can
+do something about is one line and a non-zero exit, never a traceback.
+"""
 
 from __future__ import annotations
 
 import functools
+import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import duckdb
+import rich
 
 from genius_wh.errors import GeniusWhError
+from genius_wh.output import (
+    print_counts,
+    print_result,
+    print_status,
+    show_progress,
+    with_progress,
+)
+from genius_wh.runtime import run_scheduler
+from genius_wh.runtime import serve as run_serve
 from genius_wh.settings import Settings, load_settings
+from genius_wh.simulator import model_events
+from genius_wh.simulator.send import post_all, write_lines
+from ingest.replay import replay_files
+from warehouse import connect
+from warehouse.batch import run_batch
+from warehouse.export import export_date
+from warehouse.rebuild import rebuild as run_rebuild
+from warehouse.status import collect_status
 
 F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def _settings(ctx: click.Context, data_dir: Path | None, config: Path | None) -> Settings:
+    """Build the Settings of a command; a bad config file or value is one clear line."""
+    parent = ctx.find_object(dict) or {}
+    config = config or parent.get("config")
+    try:
+        return load_settings(config, data_dir=data_dir or parent.get("data_dir"))
+    except GeniusWhError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise click.ClickException(f"config file {config or '$GENIUS_WH_CONFIG'} is not "
+                                   f"valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot read config file: {exc}") from exc
 
 
 def settings_options(func: F) -> F:
@@ -26,12 +67,7 @@ def settings_options(func: F) -> F:
     @functools.wraps(func)
     def wrapper(ctx: click.Context, data_dir: Path | None, config: Path | None,
                 **kwargs: Any) -> Any:
-        parent = ctx.find_object(dict) or {}
-        try:
-            settings = load_settings(config or parent.get("config"),
-                                     data_dir=data_dir or parent.get("data_dir"))
-        except GeniusWhError as exc:
-            raise click.ClickException(str(exc)) from exc
+        settings = _settings(ctx, data_dir, config)
         try:
             return func(settings=settings, **kwargs)
         except GeniusWhError as exc:
@@ -40,7 +76,7 @@ def settings_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Data directory for every command (default: setting data_dir).")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -48,22 +84,28 @@ def settings_options(func: F) -> F:
 @click.version_option(package_name="genius-wh")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
-    """Genius webhooks into a DuckDB analytics warehouse."""
+    """Genius webhooks into a DuckDB analytics warehouse.
+
+    Example: genius-wh --data-dir ./data status
+    """
     ctx.obj = {"data_dir": data_dir, "config": config}
+    # progress bars the stages draw on rich's default console go to stderr, not stdout
+    rich.reconfigure(stderr=True)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
 @click.option("--no-scheduler", is_flag=True, help="Serve HTTP only; run no scheduled jobs.")
 @settings_options
 def serve(settings: Settings, host: str, port: int, no_scheduler: bool) -> None:
     """Run the receiver (production WSGI server) with the scheduler.
 
+    The scheduler runs each batch and export in a child process.
+
     Example: genius-wh --data-dir /srv/genius serve --host 127.0.0.1 --port 8080
     """
-    from genius_wh.runtime import serve as run_serve
-
     run_serve(settings, host=host, port=port, with_scheduler=not no_scheduler)
 
 
@@ -74,8 +116,6 @@ def scheduler(settings: Settings) -> None:
 
     Example: genius-wh --data-dir /srv/genius scheduler
     """
-    from genius_wh.runtime import run_scheduler
-
     run_scheduler(settings)
 
 
@@ -84,15 +124,16 @@ def scheduler(settings: Settings) -> None:
 def batch(settings: Settings) -> None:
     """Run one batch now: spool to Parquet to DuckDB; prints rows loaded per table.
 
+    Exits 1 without loading anything when another batch is running.
+
     Example: genius-wh batch
     """
-    from warehouse.batch import run_batch
-
     report = run_batch(settings)
-    for table, rows in report.rows_loaded.items():
-        click.echo(f"{table}\t{rows}")
     if report.skipped:
-        click.echo(f"skipped: {report.skipped}", err=True)
+        raise click.ClickException(f"batch skipped: {report.skipped} (lock "
+                                   f"{settings.data_dir / '.batch.lock'}); nothing was "
+                                   "loaded, run it again when that one has finished")
+    print_counts(report.rows_loaded)
 
 
 @cli.command()
@@ -104,33 +145,33 @@ def export(settings: Settings, day: Any) -> None:
 
     Example: genius-wh export --date 2026-11-23
     """
-    from warehouse.export import export_date
-
     report = export_date(settings, day.date() if day is not None else None)
-    for table, rows in report.rows.items():
-        click.echo(f"{table}\t{rows}")
+    print_counts(report.rows)
 
 
 @cli.command()
 @click.argument("query")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="Output format.")
+@click.option("-p", "--param", "params", multiple=True,
+              help="A value for the next `?` in the query (repeat for several).")
 @settings_options
-def sql(settings: Settings, query: str, fmt: str) -> None:
-    """Run SQL on the warehouse and print the result.
+def sql(settings: Settings, query: str, fmt: str, params: tuple[str, ...]) -> None:
+    """Run SQL on the warehouse and print the result; QUERY `-` reads it from stdin.
 
     Example: genius-wh sql "SELECT campaign, count(*) FROM session_ended GROUP BY 1" --format csv
     """
-    from genius_wh.output import print_result
-    from warehouse import connect
-
+    text = sys.stdin.read() if query == "-" else query
+    if not text.strip():
+        raise click.BadParameter("the query is empty", param_hint="QUERY")
     with connect(data_dir=settings.data_dir) as con:
         try:
-            cursor = con.execute(query)
-        except Exception as exc:  # duckdb.Error: shown to the user as it is
+            cursor = con.execute(text, list(params))
+        except duckdb.Error as exc:  # the user's SQL: DuckDB's own message says what is wrong
             raise click.ClickException(str(exc)) from exc
-        columns = [d[0] for d in cursor.description or []]
-        print_result(columns, cursor.fetchall(), fmt)
+        description = cursor.description or []
+        print_result([d[0] for d in description], cursor.fetchall(), fmt,
+                     [str(d[1]) for d in description])
 
 
 @cli.command()
@@ -142,9 +183,6 @@ def status(settings: Settings, fmt: str) -> None:
 
     Example: genius-wh status --format json
     """
-    from genius_wh.output import print_status
-    from warehouse.status import collect_status
-
     print_status(collect_status(settings), fmt)
 
 
@@ -166,11 +204,11 @@ def simulate(settings: Settings, url: str | None, out: Path | None, token: str |
     """
     if (url is None) == (out is None):
         raise click.UsageError("give exactly one of --url and --out")
-    from genius_wh.simulator import simulate as run_simulation
-
-    sent = run_simulation(url=url, out=out, token=token, rate=rate, count=count, seed=seed,
-                          tz=settings.tz)
-    click.echo(f"{sent} events {'sent to ' + url if url else 'written to ' + str(out)}")
+    bodies = with_progress(model_events(count=count, seed=seed, tz=settings.tz), total=count,
+                           label="simulating")
+    sent = write_lines(bodies, out) if out is not None else post_all(bodies, str(url), token,
+                                                                     rate)
+    click.echo(f"{sent} events {'sent to ' + str(url) if url else 'written to ' + str(out)}")
 
 
 @cli.command()
@@ -180,11 +218,8 @@ def rebuild(settings: Settings) -> None:
 
     Example: genius-wh rebuild
     """
-    from warehouse.rebuild import rebuild as run_rebuild
-
-    report = run_rebuild(settings, progress=True)
-    for table, rows in report.rows_loaded.items():
-        click.echo(f"{table}\t{rows}")
+    report = run_rebuild(settings, progress=show_progress())
+    print_counts(report.rows_loaded)
 
 
 @cli.command()
@@ -194,11 +229,9 @@ def rebuild(settings: Settings) -> None:
 def replay(settings: Settings, files: tuple[Path, ...]) -> None:
     """Re-ingest JSON-lines files (spool archive lines or one webhook body per line).
 
-    Example: genius-wh replay data/spool/archive/2026-11-23/*.jsonl
+    Example: genius-wh replay data/spool/archive/*/*.jsonl
     """
-    from ingest.replay import replay_files
-
-    report = replay_files(settings, list(files), progress=True)
+    report = replay_files(settings, list(files), progress=show_progress())
     click.echo(f"{report.accepted} events spooled, {report.quarantined} quarantined")
 
 
