@@ -86,6 +86,32 @@ class Settings(BaseSettings):
     server_threads: int = Field(
         32, gt=0, description="Worker threads of the WSGI server."
     )
+    ofcom_limit: float = Field(
+        0.03, gt=0, le=1, description="Ofcom abandoned-call limit as a fraction of live calls "
+        "over any 24 hours; v_ofcom_compliance flags a campaign above it.",
+    )
+    ofcom_calltypes: Annotated[tuple[int, ...], NoDecode] = Field(
+        (0, 4), description="Comma-separated call types counted for the Ofcom rate "
+        "(0 predictive, 4 progressive).",
+    )
+    amd_false_positive_rate: float = Field(
+        0, ge=0, le=1, description="Estimated answer-machine-detection false positives per "
+        "connected call, added to abandoned and live calls of the Ofcom rate.",
+    )
+    agent_state_cap_minutes: float = Field(
+        120, gt=0, description="An agent state (other than logged out) counts for at most this "
+        "long: a state left open or stale overnight is not a night of waiting.",
+    )
+    short_abandon_seconds: float = Field(
+        5, ge=0, description="Inbound calls abandoned sooner are short abandons, left out of "
+        "the Genesys-form service level.",
+    )
+
+    @field_validator("ofcom_calltypes", mode="before")
+    @classmethod
+    def _parse_ofcom_calltypes(cls, value: Any) -> Any:
+        return _split_commas(value)
+
 
     @field_validator("tokens", mode="before")
     @classmethod

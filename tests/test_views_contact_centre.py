@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
+from views_support import contract_tables, insert, rows, with_views
 
-from warehouse.schema import ensure_schema
 from warehouse.views import VIEWS, create_views
 
 # campaign, calltype, launched, diallerresult, talk, wrap, hold, queuetime, queuenumber
@@ -19,6 +17,7 @@ SESSIONS = [
     ("Out1", 0, "2026-07-06 10:05:00+01", 10, 200, 40, 0, 0, 0),
     ("Out1", 0, "2026-07-06 10:10:00+01", 7, 0, 0, 0, 0, 0),
     ("Out1", 0, "2026-07-06 10:20:00+01", 2, 0, 0, 0, 0, 0),
+    ("Out1", 50, "2026-07-06 10:30:00+01", None, 0, 0, 0, 0, 0),  # an SMS: not a dial
     ("Out1", 0, "2026-07-06 11:00:00+01", 1, 0, 0, 0, 0, 0),
     ("Out1", 0, "2026-07-06 23:30:00+00", 10, 60, 0, 0, 0, 0),  # 00:30 BST on the 7th
     ("Out2", 3, "2026-07-06 08:00:00+01", 10, 50, 5, 0, 0, 0),
@@ -43,55 +42,41 @@ ACTIVITY = [
     ("a2", 3, "2026-07-06 23:30:00+01", "2026-07-07 00:30:00+01", 0, 0),
 ]
 
-# event timestamp, callsinqueue
-QUEUE_INFO = [("2026-07-06 10:00:00+01", 1), ("2026-07-06 10:05:00+01", 3),
-              ("2026-07-06 10:03:00+01", 2)]
+# envelope timestamp (jittered by the vendor), received_at (arrival order), callsinqueue
+QUEUE_INFO = [("2026-07-06 10:00:00+01", "2026-07-06 10:00:01+01", 1),
+              ("2026-07-06 10:05:00+01", "2026-07-06 10:04:01+01", 3),
+              ("2026-07-06 10:04:00+01", "2026-07-06 10:04:02+01", 2)]
 
 # currency, amount, result
 PAYMENTS = [("GBP", 1000, "Success"), ("GBP", 500, "Card declined"), ("EUR", 2000, "Success")]
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    for n, row in enumerate(rows):
-        row = {"event_id": f"{table}-{n}", "event_timestamp": row.get("event_timestamp",
-               "2026-07-06 12:00:00+01"), "received_at": "2026-07-06 12:00:01+01", **row}
-        names = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        con.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(row.values()))
-
-
 def _fill(con: duckdb.DuckDBPyConnection) -> None:
-    _insert(con, "session_ended", [
+    insert(con, "session_ended", [
         {"campaign": c, "calltype": t, "timestamplaunched": ts, "diallerresult": dr,
          "talktime": talk, "wraptime": wrap, "holdtime": hold, "queuetime": q,
          "queuenumber": qn, "agent": "a1" if dr == 10 else None}
         for c, t, ts, dr, talk, wrap, hold, q, qn in SESSIONS])
-    _insert(con, "agent_activity", [
+    insert(con, "agent_activity", [
         {"campaign": "Out1", "agent": a, "previousagentstate": p, "timestamppreviousstate": t0,
          "timestampcurrentstate": t1, "agentstate": s, "breakreason": br}
         for a, p, t0, t1, s, br in ACTIVITY])
-    _insert(con, "queue_info", [
-        {"campaign": "In1", "queuenumber": 500, "event_timestamp": ts, "callsinqueue": n}
-        for ts, n in QUEUE_INFO])
-    _insert(con, "card_payment", [
+    insert(con, "queue_info", [
+        {"campaign": "In1", "queuenumber": 500, "event_timestamp": ts, "received_at": got,
+         "callsinqueue": n} for ts, got, n in QUEUE_INFO])
+    insert(con, "card_payment", [
         {"campaign": "In1", "agent": "a1", "payment_timestamp": "2026-07-06 12:30:00+01",
          "currency": cur, "amount": amount, "result": result, "succeeded": result == "Success"}
         for cur, amount, result in PAYMENTS])
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    path: Path = tmp_path_factory.mktemp("views") / "warehouse.duckdb"
-    with duckdb.connect(str(path)) as connection:
-        ensure_schema(connection, tz="Europe/London")  # the real schema, which calls views
-        _fill(connection)
-        create_views(connection)  # idempotent
-        connection.execute("SET TimeZone = 'UTC'")  # the views must not depend on it
-        yield connection
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    return con.execute(sql).fetchall()
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = contract_tables()
+    _fill(connection)
+    create_views(connection, tz="Europe/London")
+    with with_views(connection) as ready:  # created twice: idempotent
+        yield ready
 
 
 def test_every_view_is_created_and_queryable(con: duckdb.DuckDBPyConnection) -> None:
@@ -101,86 +86,74 @@ def test_every_view_is_created_and_queryable(con: duckdb.DuckDBPyConnection) -> 
 
 def test_campaign_daily_counts_rates_and_times_per_local_day(
         con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT campaign, local_day, dials, connects, connect_rate, abandoned, "
-                 "abandon_rate, avg_talk_seconds, avg_hold_seconds, avg_wrap_seconds, "
-                 "avg_handle_seconds FROM v_campaign_daily ORDER BY 1, 2")
-    assert rows == [
-        # 4 answered of 4; talk 60, wrap 10; handle 70 each
-        ("In1", date(2026, 7, 6), 4, 3, 0.75, 1, 0.25, 40.0 * 3 / 2, 0.0, 10.0, 70.0),
-        # 5 dials; connects s1, s2; talk (100+200)/2, hold (10+0)/2, wrap (20+40)/2,
-        # handle (120+240)/2
-        ("Out1", date(2026, 7, 6), 5, 2, 0.4, 1, 0.2, 150.0, 5.0, 30.0, 180.0),
+    got = rows(con, "SELECT campaign, local_day, dials, messages, connects, connect_rate, "
+               "abandoned, abandon_rate, abandon_rate_of_dials, avg_talk_seconds, "
+               "avg_hold_seconds, avg_wrap_seconds, avg_handle_seconds "
+               "FROM v_campaign_daily ORDER BY 1, 2")
+    assert got == [
+        # 4 calls, 3 answered, 1 abandoned: 1 / (1 + 3) = 0.25 of live calls and of dials;
+        # talk 60, wrap 10, handle 70 each
+        ("In1", date(2026, 7, 6), 4, 0, 3, 0.75, 1, 0.25, 0.25, 60.0, 0.0, 10.0, 70.0),
+        # 5 dials (the SMS is a message, not a dial); connects s1, s2; abandoned 1 of
+        # 1 + 2 live calls = 0.3333 (0.2 of dials); talk (100+200)/2, hold (10+0)/2,
+        # wrap (20+40)/2, handle (120+240)/2
+        ("Out1", date(2026, 7, 6), 5, 1, 2, 0.4, 1, 0.3333, 0.2, 150.0, 5.0, 30.0, 180.0),
         # 23:30 GMT+0 on the 6th is 00:30 BST on the 7th
-        ("Out1", date(2026, 7, 7), 1, 1, 1.0, 0, 0.0, 60.0, 0.0, 0.0, 60.0),
-        ("Out2", date(2026, 7, 6), 1, 1, 1.0, 0, 0.0, 50.0, 0.0, 5.0, 55.0),
+        ("Out1", date(2026, 7, 7), 1, 0, 1, 1.0, 0, 0.0, 0.0, 60.0, 0.0, 0.0, 60.0),
+        ("Out2", date(2026, 7, 6), 1, 0, 1, 1.0, 0, 0.0, 0.0, 50.0, 0.0, 5.0, 55.0),
         # 23:30 UTC in November is 23:30 GMT: still the 24th
-        ("Out2", date(2026, 11, 24), 1, 1, 1.0, 0, 0.0, 30.0, 0.0, 10.0, 40.0),
+        ("Out2", date(2026, 11, 24), 1, 0, 1, 1.0, 0, 0.0, 0.0, 30.0, 0.0, 10.0, 40.0),
     ]
 
 
 def test_campaign_hourly_splits_by_local_hour(con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT local_hour, dials, connects, abandoned FROM v_campaign_hourly "
-                 "WHERE campaign = 'Out1' AND local_day = '2026-07-06' ORDER BY 1")
-    # 10:00-10:59 BST: s1..s4; 11:00: s5 (busy)
-    assert rows == [(datetime(2026, 7, 6, 10), 4, 2, 1), (datetime(2026, 7, 6, 11), 1, 0, 0)]
+    got = rows(con, "SELECT local_hour, utc_offset_minutes, dials, messages, connects, "
+               "abandoned FROM v_campaign_hourly "
+               "WHERE campaign = 'Out1' AND local_day = '2026-07-06' ORDER BY 1")
+    # 10:00-10:59 BST: s1..s4 and the SMS; 11:00: s5 (busy)
+    assert got == [(datetime(2026, 7, 6, 10), 60, 4, 1, 2, 1),
+                   (datetime(2026, 7, 6, 11), 60, 1, 0, 0, 0)]
 
 
 def test_outcome_mix_names_results_and_call_types(con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT diallerresult, diallerresult_description, calltype_description, "
-                 "sessions, share FROM v_outcome_mix WHERE campaign = 'In1' ORDER BY 1")
-    assert rows == [(7, "Abandoned", "Inbound voice call", 1, 0.25),
-                    (10, "Connected to agent", "Inbound voice call", 3, 0.75)]
-
-
-def test_ofcom_rate_uses_rolling_24_hours_and_flags_over_three_percent(
-        con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT campaign, window_end, abandoned_24h, connected_24h, abandon_rate, "
-                 "over_limit FROM v_ofcom_abandoned ORDER BY 1, 2")
-    utc = "+00:00"
-    assert [(c, w.isoformat(), a, n, r, f) for c, w, a, n, r, f in rows] == [
-        # hour 09Z: s1..s4 -> 1 abandoned, 2 connected: 1/3
-        ("Out1", f"2026-07-06T10:00:00{utc}", 1, 2, 0.3333, True),
-        # hour 10Z: only a busy; the window still holds 09Z
-        ("Out1", f"2026-07-06T11:00:00{utc}", 1, 2, 0.3333, True),
-        # hour 23Z: s6 connected; 24 h back reaches 00Z, so 09Z and 10Z count: 1/(1+3)
-        ("Out1", f"2026-07-07T00:00:00{utc}", 1, 3, 0.25, True),
-        ("Out2", f"2026-07-06T08:00:00{utc}", 0, 1, 0.0, False),
-        ("Out2", f"2026-11-25T00:00:00{utc}", 0, 1, 0.0, False),
-    ]
+    got = rows(con, "SELECT diallerresult, diallerresult_description, calltype_description, "
+               "sessions, share FROM v_outcome_mix WHERE campaign = 'In1' ORDER BY 1")
+    assert got == [(7, "Abandoned", "Inbound voice call", 1, 0.25),
+                   (10, "Connected to agent", "Inbound voice call", 3, 0.75)]
 
 
 def test_agent_daily_state_times_occupancy_and_utilisation(
         con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT agent, local_day, logged_in_seconds, waiting_seconds, "
-                 "talking_seconds, wrap_seconds, break_seconds, occupancy, utilisation "
-                 "FROM v_agent_daily ORDER BY 1, 2")
-    assert rows == [
+    got = rows(con, "SELECT agent, local_day, logged_in_seconds, waiting_seconds, "
+               "talking_seconds, wrap_seconds, break_seconds, on_contact_seconds, occupancy, "
+               "utilisation FROM v_agent_daily ORDER BY 1, 2")
+    assert got == [
         # waiting 600+300+300, talking 600+1200, wrap 300+600, break 900: 4800 logged in;
-        # occupancy 2700/(2700+1200) = 0.6923, utilisation 2700/4800 = 0.5625
-        ("a1", date(2026, 7, 6), 4800.0, 1200.0, 1800.0, 900.0, 900.0, 0.6923, 0.5625),
+        # on contact 2700: occupancy 2700/(2700+1200) = 0.6923, utilisation 2700/4800 = 0.5625
+        ("a1", date(2026, 7, 6), 4800.0, 1200.0, 1800.0, 900.0, 900.0, 2700.0, 0.6923, 0.5625),
         # waiting 23:30-00:30 BST is split at local midnight
-        ("a2", date(2026, 7, 6), 1800.0, 1800.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-        ("a2", date(2026, 7, 7), 1800.0, 1800.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        ("a2", date(2026, 7, 6), 1800.0, 1800.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        ("a2", date(2026, 7, 7), 1800.0, 1800.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
     ]
 
 
 def test_agent_state_hourly_splits_an_interval_at_the_hour(
         con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT local_hour, state, seconds FROM v_agent_state_hourly "
-                 "WHERE agent = 'a1' AND state IN (6, 7) ORDER BY 1, 2")
-    assert rows == [
-        (datetime(2026, 7, 6, 9), 6, 1200.0),  # 09:10-09:20 and 09:50-10:00
-        (datetime(2026, 7, 6, 9), 7, 300.0),  # 09:20-09:25
-        (datetime(2026, 7, 6, 10), 6, 600.0),  # 10:00-10:10
-        (datetime(2026, 7, 6, 10), 7, 600.0),  # 10:10-10:20
+    got = rows(con, "SELECT local_hour, utc_offset_minutes, state, seconds "
+               "FROM v_agent_state_hourly WHERE agent = 'a1' AND state IN (6, 7) ORDER BY 1, 3")
+    assert got == [
+        (datetime(2026, 7, 6, 9), 60, 6, 1200.0),  # 09:10-09:20 and 09:50-10:00
+        (datetime(2026, 7, 6, 9), 60, 7, 300.0),  # 09:20-09:25
+        (datetime(2026, 7, 6, 10), 60, 6, 600.0),  # 10:00-10:10
+        (datetime(2026, 7, 6, 10), 60, 7, 600.0),  # 10:10-10:20
     ]
 
 
 def test_agent_state_15min_splits_an_interval_at_the_quarter_hour(
         con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT local_interval, state, seconds FROM v_agent_state_15min "
-                 "WHERE agent = 'a1' AND state IN (6, 7) ORDER BY 1, 2")
-    assert rows == [
+    got = rows(con, "SELECT local_interval, state, seconds FROM v_agent_state_15min "
+               "WHERE agent = 'a1' AND state IN (6, 7) ORDER BY 1, 2")
+    assert got == [
         (datetime(2026, 7, 6, 9, 0), 6, 300.0),  # 09:10-09:15
         (datetime(2026, 7, 6, 9, 15), 6, 300.0),  # 09:15-09:20
         (datetime(2026, 7, 6, 9, 15), 7, 300.0),  # 09:20-09:25
@@ -192,47 +165,51 @@ def test_agent_state_15min_splits_an_interval_at_the_quarter_hour(
 
 
 def test_agent_breaks_by_reason(con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT agent, local_day, breakreason, breaks, seconds FROM v_agent_breaks")
-    assert rows == [("a1", date(2026, 7, 6), 4, 1, 900.0)]
+    got = rows(con, "SELECT agent, local_day, breakreason, breaks, seconds FROM v_agent_breaks")
+    assert got == [("a1", date(2026, 7, 6), 4, 1, 900.0)]
 
 
 def test_queue_service_level_speed_of_answer_and_abandonment(
         con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT campaign, queuenumber, local_day, offered, answered, abandoned, "
-                 "answered_within_threshold, service_level, "
-                 "avg_speed_of_answer_seconds, abandon_rate FROM v_queue_service")
-    # answered in 5, 20 (within 20 s) and 45 s; one abandoned after 30 s
-    assert rows == [("In1", 500, date(2026, 7, 6), 4, 3, 1, 2, 0.5, 23.33, 0.25)]
+    got = rows(con, "SELECT campaign, queuenumber, local_day, offered, answered, abandoned, "
+               "short_abandoned, answered_within_threshold, service_level, "
+               "service_level_amazon, avg_speed_of_answer_seconds, abandon_rate "
+               "FROM v_queue_service")
+    # answered in 5, 20 (within 20 s) and 45 s; one abandoned after 30 s (not short):
+    # Genesys 2 / (3 + 1) = 0.5; Amazon Connect (2 + 0 abandoned within 20 s) / 4 = 0.5;
+    # speed of answer (5 + 20 + 45) / 3 = 23.33
+    assert got == [("In1", 500, date(2026, 7, 6), 4, 3, 1, 0, 2, 0.5, 0.5, 23.33, 0.25)]
 
 
 def test_queue_service_level_threshold_can_be_chosen(con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT answered_within_threshold, service_level "
-                 "FROM queue_service(threshold_seconds := 45)")
-    # answered in 5, 20 and 45 s: all three within 45 s, of 4 offered
-    assert rows == [(3, 0.75)]
+    got = rows(con, "SELECT answered_within_threshold, service_level "
+               "FROM queue_service(threshold_seconds := 45)")
+    # answered in 5, 20 and 45 s: all three within 45 s, of 3 answered + 1 abandoned
+    assert got == [(3, 0.75)]
 
 
-def test_queue_latest_takes_the_newest_event_not_the_last_inserted(
+def test_queue_latest_takes_the_last_arrived_not_the_latest_envelope_time(
         con: duckdb.DuckDBPyConnection) -> None:
-    assert _rows(con, "SELECT queuenumber, callsinqueue FROM v_queue_latest") == [(500, 3)]
+    # the envelope says 10:05 for the second event, but the third arrived after it
+    assert rows(con, "SELECT queuenumber, callsinqueue FROM v_queue_latest") == [(500, 2)]
 
 
 def test_card_payments_per_currency(con: duckdb.DuckDBPyConnection) -> None:
-    rows = _rows(con, "SELECT currency, attempts, successes, success_rate, amount_attempted_minor, "
-                 "amount_collected_minor, amount_collected FROM v_card_payments ORDER BY 1")
-    assert rows == [("EUR", 1, 1, 1.0, 2000, 2000, 20.0), ("GBP", 2, 1, 0.5, 1500, 1000, 10.0)]
+    got = rows(con, "SELECT currency, attempts, successes, success_rate, amount_attempted_minor, "
+               "amount_collected_minor, amount_collected FROM v_card_payments ORDER BY 1")
+    assert got == [("EUR", 1, 1, 1.0, 2000, 2000, 20.0), ("GBP", 2, 1, 0.5, 1500, 1000, 10.0)]
 
 
 def test_unknown_time_zone_is_refused() -> None:
-    with duckdb.connect() as memory, pytest.raises(Exception, match="Mars/Olympus"):
+    with contract_tables() as memory, pytest.raises(Exception, match="Mars/Olympus"):
         create_views(memory, tz="Mars/Olympus")
 
 
 def test_local_days_follow_the_configured_time_zone() -> None:
-    with duckdb.connect() as memory:
-        ensure_schema(memory, tz="America/New_York")
+    with contract_tables() as memory:
         _fill(memory)
-        rows = _rows(memory, "SELECT local_day, dials FROM v_campaign_daily "
-                     "WHERE campaign = 'Out1' ORDER BY 1")
+        with_views(memory, tz="America/New_York")
+        got = rows(memory, "SELECT local_day, dials FROM v_campaign_daily "
+                   "WHERE campaign = 'Out1' ORDER BY 1")
     # every Out1 call, 23:30 UTC included (19:30 EDT), falls on the 6th in New York
-    assert rows == [(date(2026, 7, 6), 6)]
+    assert got == [(date(2026, 7, 6), 6)]

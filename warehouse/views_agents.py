@@ -1,0 +1,133 @@
+"""Agent state views: the SELECTs of `v_agent_state_classes`, `v_agent_state_intervals`, the
+15-minute and hourly splits, `v_agent_daily` and `v_agent_breaks`.
+
+- Intervals are rebuilt from state *entries*: every AgentActivity says the agent entered
+  `agentstate` at `timestampcurrentstate` and had entered `previousagentstate` at
+  `timestamppreviousstate`. Entries are de-duplicated per agent, time and state, put in time
+  order, and each state lasts until the agent's next entry. So events that arrive out of order,
+  twice, or with one missing in between, give each moment one state, never two.
+- A state (other than 0, not logged in) counts for at most `cap_minutes`; the state an agent is
+  in now counts up to now, within the same cap.
+- Pieces are cut at UTC quarter hours, which are local quarter hours in every zone whose offset
+  is a multiple of 15 minutes (all of today's); each piece carries its local day, local time
+  and UTC offset, so the repeated hour of an autumn clock change is two rows and a
+  `+05:30` zone's hours run from :00 to :00 local time.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: (code, description, class) of every agent state of the specification. Classes:
+#: `logged_out` (not staffed), `not_ready` (logged in, unavailable), `idle` (available,
+#: waiting for a contact), `on_contact` (busy with a contact, after-call work included).
+STATE_CLASSES: Final[tuple[tuple[int, str, str], ...]] = (
+    (0, "Not Logged In", "logged_out"),
+    (1, "Connecting", "not_ready"),
+    (2, "Logged in and unavailable", "not_ready"),
+    (3, "Waiting for a call", "idle"),
+    (4, "Previewing a call", "on_contact"),
+    (5, "Breather between calls", "on_contact"),
+    (6, "Talking", "on_contact"),
+    (7, "In Wrap", "on_contact"),
+    (8, "Waiting for a specific call (e.g. a callback)", "idle"),
+    (9, "Dialling manual call", "on_contact"),
+    (10, "Offering transfer", "on_contact"),
+    (11, "Waiting to transfer", "on_contact"),
+    (12, "Being offered transfer", "on_contact"),
+    (15, "Dialling Preview", "on_contact"),
+    (16, "Previewing offline message", "on_contact"),
+    (17, "Processing offline message", "on_contact"),
+)
+
+
+def state_classes() -> str:
+    """`v_agent_state_classes`: the table above as a view the others join."""
+    rows = ", ".join(f"({code}, '{text}', '{cls}')" for code, text, cls in STATE_CLASSES)
+    return f"SELECT * FROM (VALUES {rows}) AS t(state, description, state_class)"
+
+
+def state_intervals(cap_minutes: float) -> str:
+    """`v_agent_state_intervals`: one row per state an agent was in, capped."""
+    cap = f"to_microseconds(CAST({float(cap_minutes)} * 60e6 AS BIGINT))"
+    return f"""
+WITH entries AS (
+  SELECT agent, campaign, agentstate AS state, timestampcurrentstate AS entered_at,
+    breakreason, event_id, event_timestamp, 0 AS source
+  FROM agent_activity
+  WHERE agent IS NOT NULL AND agentstate IS NOT NULL AND timestampcurrentstate IS NOT NULL
+  UNION ALL
+  SELECT agent, campaign, previousagentstate, timestamppreviousstate,
+    breakreason, event_id, event_timestamp, 1
+  FROM agent_activity
+  WHERE agent IS NOT NULL AND previousagentstate IS NOT NULL
+    AND timestamppreviousstate IS NOT NULL),
+unique_entries AS (
+  SELECT * FROM entries
+  QUALIFY row_number() OVER (PARTITION BY agent, entered_at, state
+                             ORDER BY source, event_timestamp, event_id) = 1),
+timed AS (
+  SELECT *, lead(entered_at) OVER (PARTITION BY agent
+                                   ORDER BY entered_at, source DESC, event_timestamp, event_id)
+                                   AS left_at
+  FROM unique_entries)
+SELECT t.agent, t.campaign, t.state, c.description AS state_description, c.state_class,
+  t.entered_at AS started_at,
+  CASE WHEN t.state = 0 THEN t.left_at
+       ELSE least(coalesce(t.left_at, now()), t.entered_at + {cap}) END AS ended_at,
+  epoch(ended_at - started_at) AS seconds,
+  t.left_at IS NULL AS is_open,
+  t.state <> 0 AND coalesce(t.left_at, now()) > t.entered_at + {cap} AS is_capped,
+  CASE WHEN t.state = 2 THEN t.breakreason END AS breakreason, t.event_id
+FROM timed t LEFT JOIN v_agent_state_classes c ON c.state = t.state
+WHERE ended_at IS NOT NULL AND ended_at >= started_at"""
+
+
+def state_15min(tz: str) -> str:
+    """`v_agent_state_15min`: seconds per agent, state and local quarter hour."""
+    step = "INTERVAL 15 MINUTE"
+    return f"""
+WITH pieces AS (
+  SELECT i.*, timezone('UTC', started_at) AS s_utc, timezone('UTC', ended_at) AS e_utc,
+    unnest(generate_series(time_bucket({step}, timezone('UTC', started_at)),
+                           timezone('UTC', ended_at), {step})) AS q_utc
+  FROM v_agent_state_intervals i WHERE state <> 0)
+SELECT agent, campaign, state, state_description, state_class, breakreason,
+  timezone({tz}, timezone('UTC', q_utc))::DATE AS local_day,
+  timezone({tz}, timezone('UTC', q_utc)) AS local_interval,
+  (epoch(timezone({tz}, timezone('UTC', q_utc)) - q_utc) / 60)::INTEGER AS utc_offset_minutes,
+  round(sum(epoch(least(e_utc, q_utc + {step}) - greatest(s_utc, q_utc))), 3) AS seconds
+FROM pieces
+WHERE least(e_utc, q_utc + {step}) > greatest(s_utc, q_utc)
+GROUP BY ALL"""
+
+
+STATE_HOURLY: Final = """
+SELECT agent, campaign, state, state_description, state_class, breakreason, local_day,
+  date_trunc('hour', local_interval) AS local_hour, utc_offset_minutes,
+  round(sum(seconds), 3) AS seconds
+FROM v_agent_state_15min GROUP BY ALL"""
+
+AGENT_DAILY: Final = """
+WITH t AS (
+  SELECT agent, local_day,
+    sum(seconds) AS logged_in_seconds,
+    coalesce(sum(seconds) FILTER (state_class = 'idle'), 0) AS waiting_seconds,
+    coalesce(sum(seconds) FILTER (state = 6), 0) AS talking_seconds,
+    coalesce(sum(seconds) FILTER (state = 7), 0) AS wrap_seconds,
+    coalesce(sum(seconds) FILTER (state = 2), 0) AS break_seconds,
+    coalesce(sum(seconds) FILTER (state_class = 'not_ready'), 0) AS not_ready_seconds,
+    coalesce(sum(seconds) FILTER (state_class = 'on_contact'), 0) AS on_contact_seconds
+  FROM v_agent_state_15min GROUP BY agent, local_day)
+SELECT *, on_contact_seconds AS handling_seconds,
+  round(on_contact_seconds / nullif(on_contact_seconds + waiting_seconds, 0), 4) AS occupancy,
+  round(on_contact_seconds / nullif(logged_in_seconds, 0), 4) AS utilisation
+FROM t WHERE logged_in_seconds > 0"""
+
+
+def agent_breaks(tz: str) -> str:
+    """`v_agent_breaks`: state-2 time per agent, local day of its start and break reason."""
+    return f"""
+SELECT agent, timezone({tz}, started_at)::DATE AS local_day, breakreason,
+  count(*) AS breaks, sum(seconds) AS seconds
+FROM v_agent_state_intervals WHERE state = 2 GROUP BY ALL"""

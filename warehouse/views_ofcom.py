@@ -1,0 +1,78 @@
+"""Ofcom abandoned-call rate (CONTRACT section 8): the SELECTs of `v_ofcom_abandoned` and
+`v_ofcom_compliance`.
+
+- Counted calls: `calltype` in `ofcom_calltypes` (default 0 predictive, 4 progressive).
+- Abandoned: `diallerresult = 7`, plus connected calls (`diallerresult = 10`) whose agent came
+  on more than 2 s after the customer answered (`v_sessions.is_late_connect`).
+- Connected: the other connected calls.
+- AMD estimate: `amd_false_positive_rate` x connected-to-agent calls (the specification has no
+  answer-machine dialler result to multiply instead), added to abandoned and to live.
+- Live = abandoned + connected + AMD estimate; rate = abandoned / live over the 24 hours up to
+  and including each counted call (a RANGE window over the calls in time order), per campaign
+  (`scope = 'campaign'`) and for the whole centre (`scope = 'centre'`, campaign NULL).
+"""
+
+from __future__ import annotations
+
+from warehouse.views_calls import codes
+
+
+def ofcom_abandoned(tz: str, calltypes: tuple[int, ...], amd_rate: float,
+                    limit: float) -> str:
+    """`v_ofcom_abandoned`: one row per counted call and scope, with its rolling 24 hours."""
+    return f"""
+WITH calls AS (
+  SELECT event_id, campaign, started_at,
+    (is_abandoned OR is_late_connect)::INTEGER AS ab,
+    is_late_connect::INTEGER AS late,
+    (is_connect AND NOT is_late_connect)::INTEGER AS conn,
+    is_connect::INTEGER AS agent_connect
+  FROM v_sessions WHERE calltype IN ({codes(calltypes)})),
+scoped AS (
+  SELECT 'campaign' AS scope, * FROM calls
+  UNION ALL
+  SELECT 'centre' AS scope, * REPLACE (CAST(NULL AS VARCHAR) AS campaign) FROM calls),
+rolling AS (
+  SELECT *,
+    sum(ab) OVER w AS abandoned_calls_24h, sum(late) OVER w AS late_connects_24h,
+    sum(conn) OVER w AS connected_24h, sum(agent_connect) OVER w AS agent_connects_24h
+  FROM scoped
+  WINDOW w AS (PARTITION BY scope, campaign ORDER BY started_at
+               RANGE BETWEEN INTERVAL 24 HOURS PRECEDING AND CURRENT ROW))
+SELECT scope, campaign, event_id,
+  started_at AS window_end,
+  timezone({tz}, started_at) AS window_end_local,
+  timezone({tz}, started_at)::DATE AS local_day,
+  ab::BOOLEAN AS call_abandoned, late::BOOLEAN AS call_late_connect,
+  conn::BOOLEAN AS call_connected,
+  abandoned_calls_24h::BIGINT AS abandoned_calls_24h,
+  late_connects_24h::BIGINT AS late_connects_24h,
+  connected_24h::BIGINT AS connected_24h,
+  {float(amd_rate)} * agent_connects_24h AS amd_estimate_24h,
+  abandoned_calls_24h + amd_estimate_24h AS abandoned_24h,
+  abandoned_calls_24h + connected_24h + amd_estimate_24h AS live_24h,
+  abandoned_24h / nullif(live_24h, 0) AS rate_24h,
+  round(rate_24h, 4) AS abandon_rate,
+  coalesce(rate_24h > {float(limit)}, false) AS over_limit
+FROM rolling"""
+
+
+def ofcom_compliance(amd_rate: float, limit: float) -> str:
+    """`v_ofcom_compliance`: per scope, campaign and local day, the worst rolling window."""
+    return f"""
+SELECT scope, campaign, local_day,
+  rate_24h AS worst_rate_24h, window_end AS worst_window_end,
+  abandoned_24h, live_24h, over_limit,
+  window_end_local AS worst_window_end_local,
+  abandoned_calls_24h, late_connects_24h, connected_24h, amd_estimate_24h,
+  count(*) OVER d AS calls,
+  sum(call_abandoned::INTEGER + {float(amd_rate)} * (call_connected OR call_late_connect)::INTEGER)
+    OVER d AS day_abandoned,
+  sum((call_abandoned OR call_connected)::INTEGER
+      + {float(amd_rate)} * (call_connected OR call_late_connect)::INTEGER) OVER d AS day_live,
+  day_abandoned / nullif(day_live, 0) AS day_rate,
+  {float(limit)} AS ofcom_limit
+FROM v_ofcom_abandoned
+WINDOW d AS (PARTITION BY scope, campaign, local_day)
+QUALIFY row_number() OVER (PARTITION BY scope, campaign, local_day
+                           ORDER BY rate_24h DESC NULLS LAST, window_end, event_id) = 1"""
