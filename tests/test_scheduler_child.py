@@ -1,0 +1,109 @@
+"""A batch never shares a process with the receiver: killing it never stops intake (#9)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+import pytest
+from receiver_support import RunningReceiver, start_receiver, wait_until
+from warehouse_support import make_settings, query, session_ended
+
+from genius_wh.scheduler import Job, run_in_child
+from genius_wh.settings import Settings
+
+
+def _job_children(server: RunningReceiver) -> list[psutil.Process]:
+    """The scheduler's job processes: the children of the server's forkserver."""
+    jobs: list[psutil.Process] = []
+    for child in psutil.Process(server.proc.pid).children():
+        try:
+            if any("forkserver" in part for part in child.cmdline()):
+                jobs.extend(child.children())
+        except psutil.NoSuchProcess:
+            continue
+    return jobs
+
+
+def _send(server: RunningReceiver, count: int, accepted: list[int], errors: list[str]) -> None:
+    """POST `count` distinct SessionEnded bodies one after the other, noting every 200."""
+    for n in range(count):
+        status, answer = server.post(orjson.dumps(session_ended(n)))
+        if status == 200:
+            accepted.append(n)
+        else:
+            errors.append(f"{n}: {status} {answer}")
+        time.sleep(0.01)
+
+
+def _kill_batches_while(sender: threading.Thread, server: RunningReceiver) -> int:
+    """SIGKILL every batch child seen while the sender runs; returns how many were killed."""
+    killed = 0
+    while sender.is_alive():
+        for job in _job_children(server):
+            try:
+                job.send_signal(signal.SIGKILL)
+                killed += 1
+            except psutil.NoSuchProcess:
+                pass
+        time.sleep(0.05)
+    return killed
+
+
+def _loaded(data_dir: Path) -> int:
+    rows = query(data_dir, "SELECT count(*) FROM session_ended")
+    return int(rows[0][0])
+
+
+def test_batch_killed_while_traffic_flows_loses_no_200_and_intake_stays_up(
+        tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    server = start_receiver(data_dir, scheduler=True, batch_interval_seconds="0.2",
+                            spool_segment_seconds="0.2")
+    try:
+        accepted: list[int] = []
+        errors: list[str] = []
+        sender = threading.Thread(target=_send, args=(server, 300, accepted, errors))
+        sender.start()
+        killed = _kill_batches_while(sender, server)
+        sender.join()
+        assert errors == [], "the receiver must answer 200 while its batches are killed"
+        assert killed >= 2, "the test must have killed batches while traffic flowed"
+        assert server.proc.poll() is None, "killing a batch must not stop the receiver"
+        wait_until(lambda: _loaded(data_dir) == len(accepted), timeout=60,
+                   what="every accepted event to be loaded by a later batch")
+        assert server.get("/healthz")[0] == 200
+    finally:
+        server.stop()
+    assert "was killed by SIGKILL" in server.log.read_text()
+
+
+def _killed_by_the_kernel(settings: Settings) -> bool:
+    """A job that dies as the out-of-memory killer would end it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    return True
+
+
+def _failing(settings: Settings) -> bool:
+    raise RuntimeError("a bug in the batch")
+
+
+def _succeeding(settings: Settings) -> bool:
+    return settings.data_dir.is_dir()
+
+
+@pytest.mark.parametrize(("job", "code"), [
+    pytest.param(_succeeding, 0, id="success exits 0"),
+    pytest.param(_failing, 1, id="an exception in the job is the child's, exit 1"),
+    pytest.param(_killed_by_the_kernel, -signal.SIGKILL, id="killed: negative signal"),
+])
+def test_a_job_child_reports_its_end_without_raising_in_the_parent(
+        tmp_path: Path, job: Job, code: int, caplog: pytest.LogCaptureFixture) -> None:
+    assert run_in_child("test job", job, make_settings(tmp_path)) == code
+    if code < 0:
+        assert "test job process" in caplog.text and "killed by SIGKILL" in caplog.text
