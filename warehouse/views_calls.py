@@ -21,6 +21,11 @@ def codes(values: tuple[int, ...]) -> str:
     return ", ".join(str(int(c)) for c in values) or "NULL"
 
 
+def double(value: float) -> str:
+    """A number as a DOUBLE literal (a bare `0.03` would be a DECIMAL in DuckDB)."""
+    return f"CAST({float(value)!r} AS DOUBLE)"
+
+
 def sessions(tz: str) -> str:
     """`v_sessions`: every SessionEnded with its local bucket and the flags the rates use."""
     return f"""
@@ -77,8 +82,8 @@ GROUP BY s.campaign, s.local_day, s.diallerresult, dr.description, s.calltype, c
 def queue_service_macro(threshold_seconds: float, short_abandon_seconds: float) -> str:
     """Table macro behind `v_queue_service`: `FROM queue_service(threshold_seconds := 30)`."""
     return f"""
-CREATE OR REPLACE MACRO queue_service(threshold_seconds := {float(threshold_seconds)},
-                                      short_abandon_seconds := {float(short_abandon_seconds)})
+CREATE OR REPLACE MACRO queue_service(threshold_seconds := {double(threshold_seconds)},
+                                      short_abandon_seconds := {double(short_abandon_seconds)})
 AS TABLE
 SELECT campaign, queuenumber, local_day,
   count(*) AS offered,

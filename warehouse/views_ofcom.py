@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from warehouse.views_calls import codes
+from warehouse.views_calls import codes, double
 
 
 def ofcom_abandoned(tz: str, calltypes: tuple[int, ...], amd_rate: float,
@@ -48,12 +48,12 @@ SELECT scope, campaign, event_id,
   abandoned_calls_24h::BIGINT AS abandoned_calls_24h,
   late_connects_24h::BIGINT AS late_connects_24h,
   connected_24h::BIGINT AS connected_24h,
-  {float(amd_rate)} * agent_connects_24h AS amd_estimate_24h,
+  {double(amd_rate)} * agent_connects_24h AS amd_estimate_24h,
   abandoned_calls_24h + amd_estimate_24h AS abandoned_24h,
   abandoned_calls_24h + connected_24h + amd_estimate_24h AS live_24h,
   abandoned_24h / nullif(live_24h, 0) AS rate_24h,
   round(rate_24h, 4) AS abandon_rate,
-  coalesce(rate_24h > {float(limit)}, false) AS over_limit
+  coalesce(rate_24h > {double(limit)}, false) AS over_limit
 FROM rolling"""
 
 
@@ -66,12 +66,12 @@ SELECT scope, campaign, local_day,
   window_end_local AS worst_window_end_local,
   abandoned_calls_24h, late_connects_24h, connected_24h, amd_estimate_24h,
   count(*) OVER d AS calls,
-  sum(call_abandoned::INTEGER + {float(amd_rate)} * (call_connected OR call_late_connect)::INTEGER)
+  sum(call_abandoned::INTEGER + {double(amd_rate)} * (call_connected OR call_late_connect)::INTEGER)
     OVER d AS day_abandoned,
   sum((call_abandoned OR call_connected)::INTEGER
-      + {float(amd_rate)} * (call_connected OR call_late_connect)::INTEGER) OVER d AS day_live,
+      + {double(amd_rate)} * (call_connected OR call_late_connect)::INTEGER) OVER d AS day_live,
   day_abandoned / nullif(day_live, 0) AS day_rate,
-  {float(limit)} AS ofcom_limit
+  {double(limit)} AS ofcom_limit
 FROM v_ofcom_abandoned
 WINDOW d AS (PARTITION BY scope, campaign, local_day)
 QUALIFY row_number() OVER (PARTITION BY scope, campaign, local_day
