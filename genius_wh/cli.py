@@ -18,6 +18,7 @@ import duckdb
 import rich
 
 from genius_wh.errors import GeniusWhError
+from genius_wh.layout import DataLayout
 from genius_wh.output import (
     print_counts,
     print_result,
@@ -130,9 +131,9 @@ def batch(settings: Settings) -> None:
     """
     report = run_batch(settings)
     if report.skipped:
-        raise click.ClickException(f"batch skipped: {report.skipped} (lock "
-                                   f"{settings.data_dir / '.batch.lock'}); nothing was "
-                                   "loaded, run it again when that one has finished")
+        lock = DataLayout(root=settings.data_dir).batch_lock
+        raise click.ClickException(f"batch skipped: {report.skipped} (it holds {lock}); "
+                                   "nothing was loaded: run it again once that one ends")
     print_counts(report.rows_loaded)
 
 
