@@ -75,6 +75,9 @@ def test_status_json_and_table(data_dir: Path) -> None:
                  "2026-07-06T09:00:00+00:00", id="timestamp is ISO with offset"),
     pytest.param(Decimal("1.50"), "1.5", 1.5, id="decimal is a number"),
     pytest.param(True, "True", True, id="boolean"),
+    pytest.param([1, "a"], '"[1,""a""]"', [1, "a"], id="list is JSON, not Python repr"),
+    pytest.param({"k": None}, '"{""k"":null}"', {"k": None},
+                 id="struct or map is JSON, not Python repr"),
 ])
 def test_values_are_written_plainly(capsys: pytest.CaptureFixture[str], value: Any,
                                     as_csv: str, as_json: Any) -> None:
@@ -96,3 +99,20 @@ def test_status_sections_become_tables(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert "/srv/x" in out and "session_ended" in out and "colour" in out
     assert "ready.segments" in out, "nested sections are flattened to dotted keys"
+
+
+def test_json_columns_are_json_in_every_format(data_dir: Path) -> None:
+    # issue #12: recorddata printed as Python repr in CSV
+    query = ("SELECT recorddata, {'urn': urn} AS s, [urn] AS l FROM session_ended "
+             "WHERE urn = 'urn-1'")
+    csv_lines = _run(data_dir, "sql", query, "--format", "csv").splitlines()
+    assert csv_lines[1] == '"{""URN"":""test-1""}","{""urn"":""urn-1""}","[""urn-1""]"'
+    table = _run(data_dir, "sql", query)
+    assert '{"URN":"test-1"}' in table and '{"urn":"urn-1"}' in table
+    [row] = orjson.loads(_run(data_dir, "sql", query, "--format", "json"))
+    assert row == {"recorddata": {"URN": "test-1"}, "s": {"urn": "urn-1"}, "l": ["urn-1"]}
+
+
+def test_a_json_typed_text_is_embedded_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    print_result(["j", "v"], [('{"a": [1]}', '{"a": [1]}')], "json", ["JSON", "VARCHAR"])
+    assert orjson.loads(capsys.readouterr().out) == [{"j": {"a": [1]}, "v": '{"a": [1]}'}]
