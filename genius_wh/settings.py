@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -23,6 +25,29 @@ from genius_wh.errors import ConfigError
 GENIUS_ADDRESSES = ("84.22.187.53/32", "217.114.172.100/32", "54.39.74.26/32")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: An integration name: what `name=` says in a named token, a metric label and a column value.
+_INTEGRATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+@dataclass(frozen=True)
+class IntegrationToken:
+    """One accepted Genius-Webhook-Token value and the integration it names (never shown)."""
+
+    name: str
+    value: str = field(repr=False)
+
+    @classmethod
+    def parse(cls, text: str) -> IntegrationToken:
+        """`uk-site=abc` is named; `abc` (or base64 padding such as `abc==`) is `default`."""
+        name, sep, value = text.partition("=")
+        if not sep or not value.strip("="):
+            return cls("default", text)
+        if not _INTEGRATION_NAME.fullmatch(name):
+            # the text is not echoed: it may be part of a secret
+            raise ValueError("a named token is NAME=TOKEN with NAME 1-64 letters, digits, `_`, "
+                             "`.` or `-` starting with a letter or digit; one token's text "
+                             "before its first `=` is not such a name")
+        return cls(name, value)
 
 
 def _split_commas(value: Any) -> Any:
@@ -30,6 +55,38 @@ def _split_commas(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_WINDOW = re.compile(r"(\w{3})(?:-(\w{3}))?\s+(\d\d):([0-5]\d)-(\d\d):([0-5]\d)")
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Opening windows (weekday 0 = Monday, first and end minute of the local day) in `tz`."""
+
+    windows: tuple[tuple[int, int, int], ...]
+    tz: str
+    text: str = ""
+
+    @classmethod
+    def parse(cls, text: str, tz: str) -> BusinessHours:
+        """`Mon-Fri 08:00-20:00`, several joined by commas (`..., Sat 09:00-13:00`)."""
+        windows: list[tuple[int, int, int]] = []
+        for part in _split_commas(text):
+            match = _HOURS_WINDOW.fullmatch(part)
+            days = [d.lower() for d in match.group(1, 2) if d] if match else []
+            if not match or not set(days) <= set(_DAY_NAMES):
+                raise ValueError(f"business hours {part!r}: write them like Mon-Fri 08:00-20:00")
+            start, end = int(match[3]) * 60 + int(match[4]), int(match[5]) * 60 + int(match[6])
+            if not 0 <= start < end <= 24 * 60:
+                raise ValueError(f"business hours {part!r}: the end must be after the start")
+            first, last = _DAY_NAMES.index(days[0]), _DAY_NAMES.index(days[-1])
+            windows.extend(((first + n) % 7, start, end) for n in range((last - first) % 7 + 1))
+        return cls(tuple(windows), tz, text)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class Settings(BaseSettings):
@@ -42,9 +99,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("./data"), description="Spool, lake, exports and warehouse.duckdb live here."
     )
-    tokens: Annotated[list[str], NoDecode] = Field(
+    tokens: Annotated[list[IntegrationToken], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated accepted Genius-Webhook-Token values; empty: no check.",
+        description="Comma-separated accepted Genius-Webhook-Token values, each plain (`abc`, "
+        "integration `default`) or named (`uk-site=abc`); two tokens of one name rotate; "
+        "empty: no check.",
     )
     allowed_ips: Annotated[list[IPNetwork], NoDecode] = Field(
         default_factory=list,
@@ -52,11 +111,33 @@ class Settings(BaseSettings):
         "addresses; empty allows all.",
     )
     trusted_proxies: int = Field(
-        0, ge=0, description="How many reverse proxies' X-Forwarded-For entries to believe."
+        0, ge=0, description="How many reverse proxies' X-Forwarded-For entries to believe, "
+        "and only when the TCP peer is in proxy_addresses."
+    )
+    proxy_addresses: Annotated[list[IPNetwork], NoDecode] = Field(
+        "127.0.0.1,::1",  # type: ignore[arg-type]  # parsed by the validator, shown as set
+        description="Addresses or CIDR blocks of the reverse proxies whose "
+        "X-Forwarded-For may be believed."
+    )
+    metrics_allowed_ips: Annotated[list[IPNetwork], NoDecode] = Field(
+        "127.0.0.1,::1",  # type: ignore[arg-type]  # parsed by the validator, shown as set
+        description="Who may read GET /metrics (addresses or CIDR blocks, "
+        "after trusted_proxies); others get 403."
+    )
+    max_json_depth: int = Field(
+        64, gt=0, description="Bodies nested deeper get 400 and are kept in quarantine."
+    )
+    max_recorddata_fields: int = Field(
+        2000, gt=0, description="A recorddata with more fields gets 400 and is kept in "
+        "quarantine."
+    )
+    header_timeout_seconds: float = Field(
+        10, gt=0, description="A client that has not sent its whole request headers by then "
+        "is disconnected."
     )
     max_body_bytes: int = Field(1_048_576, gt=0, description="Larger bodies get 413.")
     batch_interval_seconds: float = Field(
-        60, gt=0, description="How often the scheduler runs a batch."
+        5, gt=0, description="How often the scheduler runs a batch."
     )
     export_cron: str = Field(
         "30 2 * * *", description="When the nightly export runs (crontab syntax, in timezone)."
@@ -79,9 +160,19 @@ class Settings(BaseSettings):
         0, ge=0, description="Days to keep loaded spool segments in spool/archive; 0 keeps "
         "them for ever (needed by `rebuild`).",
     )
-    warehouse_lock_wait_seconds: float = Field(
-        30, ge=0, description="How long `genius-wh batch` waits for another process (a DuckDB "
-        "client) to release warehouse.duckdb before it gives up; nothing is lost meanwhile.",
+    catalog: str = Field(
+        "", description="Where the warehouse's DuckLake catalog lives: empty for the embedded "
+        "file DATA_DIR/catalog.sqlite, or `postgres:<libpq connection string>` for a shared "
+        "PostgreSQL catalog (several machines).",
+    )
+    lake_path: str = Field(
+        "", description="Where the warehouse's Parquet data files live: empty for "
+        "DATA_DIR/lake/, or `s3://bucket/prefix/` (credentials and endpoint from the standard "
+        "AWS_* environment variables).",
+    )
+    snapshot_retention_hours: float = Field(
+        168, ge=0, description="How long old warehouse snapshots stay readable (time travel) "
+        "before `genius-wh maintain` expires them.",
     )
     server_threads: int = Field(
         32, gt=0, description="Worker threads of the WSGI server."
@@ -112,13 +203,15 @@ class Settings(BaseSettings):
     def _parse_ofcom_calltypes(cls, value: Any) -> Any:
         return _split_commas(value)
 
-
     @field_validator("tokens", mode="before")
     @classmethod
     def _parse_tokens(cls, value: Any) -> Any:
-        return _split_commas(value)
+        items = _split_commas(value)
+        if not isinstance(items, list):
+            return items
+        return [IntegrationToken.parse(i) if isinstance(i, str) else i for i in items]
 
-    @field_validator("allowed_ips", mode="before")
+    @field_validator("allowed_ips", "proxy_addresses", "metrics_allowed_ips", mode="before")
     @classmethod
     def _parse_allowed_ips(cls, value: Any) -> Any:
         items = _split_commas(value)
@@ -152,6 +245,41 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"bad crontab expression {value!r}: {exc}") from exc
         return value
+
+    wallboard_users: Annotated[list[tuple[str, SecretStr]], NoDecode] = Field(
+        default_factory=list, description="Comma-separated `name:password` pairs for HTTP "
+        "Basic on /wallboard; empty: only loopback clients may see it.",
+    )
+    silence_alarm_minutes: float = Field(
+        15, gt=0, description="Minutes inside business_hours without an event of an action an "
+        "integration sends before the feed-silence alarm is raised.",
+    )
+    business_hours: Annotated[BusinessHours, NoDecode] = Field(
+        default_factory=lambda: BusinessHours.parse("Mon-Fri 08:00-20:00", ""),
+        description="When the feed-silence alarm may ring, in timezone "
+        "(`Mon-Fri 08:00-20:00, Sat 09:00-13:00`); empty: never.",
+    )
+
+    @field_validator("wallboard_users", mode="before")
+    @classmethod
+    def _parse_wallboard_users(cls, value: Any) -> Any:
+        items = _split_commas(value)
+        if not isinstance(items, list):
+            return items
+        users: list[Any] = []
+        for item in items:
+            name, _, password = item.partition(":") if isinstance(item, str) else ("", "", "")
+            if isinstance(item, str) and not (name and password):
+                raise ValueError("each wallboard user is written name:password")
+            users.append((name, password) if isinstance(item, str) else item)
+        return users
+
+    @field_validator("business_hours", mode="before")
+    @classmethod
+    def _parse_business_hours(cls, value: Any, info: ValidationInfo) -> Any:
+        text = value.text if isinstance(value, BusinessHours) else value
+        tz = info.data.get("timezone", "Europe/London")
+        return BusinessHours.parse(text, tz) if isinstance(text, str) else value
 
     @property
     def tz(self) -> ZoneInfo:

@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
+from genius_wh.durable import private_dir
 from genius_wh.layout import DataLayout
-from genius_wh.records import BadBody, encode_record, make_record, parse_body
+from genius_wh.records import (
+    BadBody,
+    SpoolRecord,
+    check_bounds,
+    encode_record,
+    make_record,
+    parse_body,
+)
 from genius_wh.settings import Settings
 from ingest import quarantine
-from ingest.errors import Rejected, SpoolUnavailable
-from ingest.guard import check_request
-from ingest.metrics import BYTES, EVENTS, REJECTED, REPAIRS, IngestMetrics, action_label
+from ingest.errors import Rejected, SpoolUnavailable, cut
+from ingest.guard import Admitted, check_request
+from ingest.metrics import (
+    BYTES,
+    EVENTS,
+    LAST_EVENT,
+    REJECTED,
+    REPAIRS,
+    IngestMetrics,
+    action_label,
+)
+from ingest.proxy import ForwardedFor, in_networks
 from ingest.spool import SpoolWriter
 
 log = logging.getLogger("genius_wh.ingest")
@@ -44,14 +62,13 @@ class Receiver:
 def create_app(settings: Settings) -> Flask:
     """Build the receiver for `settings` and start its spool writer."""
     app = Flask(__name__)
-    layout = DataLayout(root=settings.data_dir).ensure()
+    layout = private_layout(DataLayout(root=settings.data_dir))
     writer = SpoolWriter(layout, segment_bytes=settings.spool_segment_bytes,
                          segment_seconds=settings.spool_segment_seconds).start()
     app.extensions["genius_wh"] = Receiver(settings=settings, layout=layout, writer=writer,
                                            metrics=IngestMetrics(layout).start())
     if settings.trusted_proxies > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
-                                x_for=settings.trusted_proxies)
+        app.wsgi_app = ForwardedFor(app.wsgi_app, settings)  # type: ignore[method-assign]
     app.register_blueprint(webhook)
     app.register_error_handler(Rejected, _error_answer)
     app.register_error_handler(HTTPException, _http_error_answer)
@@ -59,6 +76,14 @@ def create_app(settings: Settings) -> Flask:
         log.warning("no tokens set: every request is accepted without a %s check",
                     "Genius-Webhook-Token")
     return app
+
+
+def private_layout(layout: DataLayout) -> DataLayout:
+    """The data folders, created 0700 whatever the umask (then the rest of the layout)."""
+    for folder in (layout.root, layout.spool_open, layout.spool_ready, layout.spool_working,
+                   layout.spool_archive, layout.quarantine, layout.metrics):
+        private_dir(folder)
+    return layout.ensure()
 
 
 def receiver() -> Receiver:
@@ -82,51 +107,73 @@ def guard() -> None:
     """Source address, token and body size: refuse before any view runs."""
     if request.endpoint in GUARDED:
         state = receiver()
-        g.raw_body = check_request(request, state.settings, state.metrics)
+        g.admitted = check_request(request, state.settings, state.metrics)
 
 
 @webhook.post("/", endpoint="receive")
 @webhook.post("/webhook", endpoint="receive")
 def receive() -> Response:
-    """Make one webhook event durable, then answer 200 with its event id."""
-    state, raw = receiver(), g.raw_body
+    """Make one webhook event durable, then answer 200 with its event id.
+
+    Nothing read off the wire is answered without being kept: a body that cannot be taken in
+    (bad, too deep, too wide, or any unexpected failure) is quarantined byte for byte.
+    """
+    state, admitted = receiver(), g.admitted
     source = request.remote_addr or "unknown"
-    state.metrics.inc(BYTES, amount=len(raw))
+    state.metrics.inc(BYTES, amount=len(admitted.raw))
     try:
-        body, repaired = parse_body(raw)
+        line, record = _spool_line(state, admitted, source)
     except BadBody as exc:
-        _quarantine(state, raw, str(exc), source)
-    if repaired:
-        state.metrics.inc(REPAIRS)
-    record = make_record(body, received_at=datetime.now(UTC), source=source,
-                         original=raw if repaired else None)
+        _quarantine(state, admitted, str(exc), source, status=400)
+    except Exception as exc:  # a bug must not lose the sender's bytes (issue #9)
+        log.exception("cannot take in a body from %s", source)
+        _quarantine(state, admitted, f"internal error: {type(exc).__name__}: {cut(str(exc))}",
+                    source, status=500)
     label = action_label(record["action"])
     try:
-        state.writer.append(encode_record(record))
+        state.writer.append(line)
     except SpoolUnavailable as exc:
-        state.metrics.inc(EVENTS, label, "failed")
+        state.metrics.inc(EVENTS, label, "failed", admitted.integration)
         state.metrics.inc(REJECTED, "unavailable")
         raise Rejected(503, f"event not stored, send it again: {exc}") from exc
-    state.metrics.inc(EVENTS, label, "accepted")
+    state.metrics.inc(EVENTS, label, "accepted", admitted.integration)
+    state.metrics.set_latest(LAST_EVENT, label, admitted.integration, value=time.time())
     answer = {"status": "accepted", "event_id": record["event_id"]}
     return Response(orjson.dumps(answer), mimetype="application/json")
 
 
-def _quarantine(state: Receiver, raw: bytes, reason: str, source: str) -> None:
-    """Keep a bad body byte for byte and refuse it with 400 (503 if it cannot be kept)."""
+def _spool_line(state: Receiver, admitted: Admitted,
+                source: str) -> tuple[bytes, SpoolRecord]:
+    """The encoded spool line of a body and its record; raises BadBody."""
+    body, repaired = parse_body(admitted.raw)
+    settings = state.settings
+    check_bounds(body, max_json_depth=settings.max_json_depth,
+                 max_recorddata_fields=settings.max_recorddata_fields)
+    if repaired:
+        state.metrics.inc(REPAIRS)
+    record = make_record(body, received_at=datetime.now(UTC), source=source,
+                         original=admitted.raw if repaired else None,
+                         integration=admitted.integration)
+    return encode_record(record), record
+
+
+def _quarantine(state: Receiver, admitted: Admitted, reason: str, source: str, *,
+                status: int) -> NoReturn:
+    """Keep a body byte for byte and refuse it with `status` (503 if it cannot be kept)."""
     try:
-        path = quarantine.keep(state.layout, raw, reason=reason, source=source, origin="http")
+        path = quarantine.keep(state.layout, admitted.raw, reason=reason, source=source,
+                               origin="http")
     except OSError as exc:
         state.metrics.inc(REJECTED, "unavailable")
-        raise Rejected(503, f"{reason}; and it could not be quarantined: {exc}") from exc
-    state.metrics.inc(EVENTS, "none", "quarantined")
-    state.metrics.inc(REJECTED, "bad_body")
-    raise Rejected(400, f"{reason} (kept in quarantine/{path.name})")
+        raise Rejected(503, f"{cut(reason)}; and it could not be quarantined: {exc}") from exc
+    state.metrics.inc(EVENTS, "none", "quarantined", admitted.integration)
+    state.metrics.inc(REJECTED, "bad_body" if status == 400 else "internal")
+    raise Rejected(status, f"{cut(reason)} (kept in quarantine/{path.name})")
 
 
 @webhook.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
-    """200 while the spool can be written and fsynced, 503 otherwise."""
+    """200 while the spool can take events, 503 otherwise (cheap: no write, no fsync)."""
     if not receiver().writer.writable():
         raise Rejected(503, "the spool is not writable (disk full or read-only?)")
     return {"status": "ok"}, 200
@@ -135,5 +182,11 @@ def healthz() -> tuple[dict[str, str], int]:
 @webhook.get("/metrics")
 def metrics() -> Response:
     """Prometheus text format: every receiver process plus the last batch's figures."""
-    body = receiver().metrics.render()
+    state = receiver()
+    address = request.remote_addr
+    if not in_networks(address, state.settings.metrics_allowed_ips):
+        state.metrics.inc(REJECTED, "metrics_address")
+        raise Rejected(403, f"source address {cut(address or 'unknown', 64)} may not read "
+                       "/metrics (metrics_allowed_ips)")
+    body = state.metrics.render()
     return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8")

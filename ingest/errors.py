@@ -16,3 +16,11 @@ class Rejected(GeniusWhError):
 
 class SpoolUnavailable(GeniusWhError):
     """Retriable: the event could not be made durable (disk full, spool unwritable)."""
+
+
+def cut(text: str, limit: int = 200) -> str:
+    """`text` whole when short, else its first `limit` characters and how much was left out
+    (for logs and error messages: a sender controls these values)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"

@@ -7,7 +7,6 @@ nothing but the standard library and genius_wh.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, TypedDict
 
 import orjson
 
+from genius_wh.durable import atomic_write, private_dir
 from genius_wh.layout import DataLayout
 
 BATCH_FILE = "batch.json"
@@ -56,8 +56,6 @@ def read_batch(data_dir: Path) -> BatchFigures | None:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to a temporary name, then os.replace it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(orjson.dumps(obj))
-    os.replace(tmp, path)
+    """Write JSON to a private (0600) temporary name, then os.replace it over `path`."""
+    private_dir(path.parent)
+    atomic_write(path, orjson.dumps(obj), sync=False)

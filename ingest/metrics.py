@@ -1,10 +1,11 @@
 """Receiver metrics that stay right with several processes on one data directory.
 
 Each process counts in memory and writes its totals to `metrics/ingest-<host>-<pid>.json`
-(atomic replace, by a thread once a second when counts changed, and at shutdown). /metrics
-sums every process's file (its own counts taken live), adds the batch figures of
+(atomic replace, 0600, by a thread once a second when counts changed, and at shutdown).
+/metrics sums every process's file (its own counts taken live), adds the batch figures of
 `metrics/batch.json` and renders the Prometheus text format with prometheus-client. Files of
-stopped processes are kept, so counters never go backwards when a worker restarts.
+processes that have stopped are folded into one totals file (`ingest.metricfiles`), so
+counters never go backwards when a worker restarts and files never accumulate.
 (prometheus-client's own multiprocess mode needs an environment variable set before import,
 one per interpreter: that does not fit a data directory given as a setting.)
 """
@@ -15,34 +16,42 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator
 
-import orjson
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from genius_wh.layout import DataLayout
+from genius_wh.records import DEFAULT_INTEGRATION
 from genius_wh.tables import ACTION_TABLES
 from ingest.gauges import read_batch, write_json_atomic
+from ingest.metricfiles import Key, Rows, combine, fold_dead, read_rows
 
 log = logging.getLogger("genius_wh.ingest.metrics")
 
 FLUSH_SECONDS = 1.0
+#: How often a process folds the files of dead processes into the totals file.
+FOLD_SECONDS = 60.0
 EVENTS = "genius_wh_events_received"
 BYTES = "genius_wh_received_bytes"
 REJECTED = "genius_wh_rejected_requests"
 REPAIRS = "genius_wh_trailing_comma_repairs"
+LAST_EVENT = "genius_wh_last_event_timestamp_seconds"
 HELP = {
-    EVENTS: "Webhook events received, by action and outcome (accepted, quarantined, failed).",
+    EVENTS: "Webhook events received, by action, outcome (accepted, quarantined, failed) "
+    "and integration.",
     BYTES: "Bytes of webhook bodies received.",
     REJECTED: "Requests refused, by reason.",
     REPAIRS: "Bodies whose trailing commas were repaired.",
 }
-LABELS = {EVENTS: ("action", "outcome"), BYTES: (), REJECTED: ("reason",), REPAIRS: ()}
-
-Key = tuple[str, tuple[str, ...]]
-Rows = list[tuple[str, list[str], float]]
+LABELS = {EVENTS: ("action", "outcome", "integration"), BYTES: (), REJECTED: ("reason",),
+          REPAIRS: (), LAST_EVENT: ("action", "integration")}
+#: Gauges: the largest value over processes wins (the others' are summed counters).
+MAX_NAMES = frozenset({LAST_EVENT})
+GAUGE_HELP = {LAST_EVENT: "When the last event of this action and integration was accepted "
+              "(Unix time)."}
 
 
 def action_label(action: str) -> str:
@@ -56,8 +65,8 @@ class IngestMetrics:
 
     def __init__(self, layout: DataLayout) -> None:
         self.layout = layout
-        host = socket.gethostname().split(".")[0]
-        self.path = layout.metrics / f"ingest-{host}-{os.getpid()}.json"
+        self.host = socket.gethostname().split(".")[0]
+        self.path = layout.metrics / f"ingest-{self.host}-{os.getpid()}.json"
         # one dict per request thread, written only by that thread: counting an event takes
         # no lock shared by every request thread (a flush sums copies of the dicts)
         self._local = threading.local()
@@ -73,6 +82,16 @@ class IngestMetrics:
             counts = self._thread_counts()
         key = (name, labels)
         counts[key] = counts.get(key, 0.0) + amount
+        self._dirty = True
+
+    def set_latest(self, name: str, *labels: str, value: float) -> None:
+        """Raise a timestamp gauge to `value` (never lowers it)."""
+        counts: dict[Key, float] | None = getattr(self._local, "counts", None)
+        if counts is None:
+            counts = self._thread_counts()
+        key = (name, labels)
+        if value > counts.get(key, 0.0):
+            counts[key] = value
         self._dirty = True
 
     def _thread_counts(self) -> dict[Key, float]:
@@ -94,9 +113,20 @@ class IngestMetrics:
         self.flush()
 
     def _flush_loop(self) -> None:
+        next_fold = 0.0
         while not self._stopped.wait(FLUSH_SECONDS):
             if self._dirty:
                 self.flush()
+            if time.monotonic() >= next_fold:
+                next_fold = time.monotonic() + FOLD_SECONDS
+                self.fold()
+
+    def fold(self) -> None:
+        """Fold the files of this host's dead receiver processes (a full disk only delays it)."""
+        try:
+            fold_dead(self.layout.metrics, self.host, MAX_NAMES)
+        except OSError as exc:
+            log.warning("cannot fold the metric files of stopped processes: %s", exc)
 
     def flush(self) -> None:
         """Write this process's totals to its file (a full disk only delays it)."""
@@ -120,8 +150,8 @@ class IngestMetrics:
         """This process's counts: the sum of every thread's (dict copies are atomic)."""
         total: dict[Key, float] = {}
         for counts in list(self._per_thread):
-            for key, value in counts.copy().items():
-                total[key] = total.get(key, 0.0) + value
+            combine(total, [(n, list(labels), v) for (n, labels), v in counts.copy().items()],
+                    MAX_NAMES)
         return total
 
     def totals(self) -> dict[Key, float]:
@@ -129,11 +159,16 @@ class IngestMetrics:
         totals: dict[Key, float] = {}
         own: Rows = [(n, list(labels), v) for (n, labels), v in self._snapshot().items()]
         for path in sorted(self.layout.metrics.glob("ingest-*.json")):
-            rows = own if path == self.path else _read_rows(path)
-            for name, labels, value in rows:
-                key = (name, tuple(labels))
-                totals[key] = totals.get(key, 0.0) + value
+            rows = own if path == self.path else read_rows(path)
+            combine(totals, [_padded(row) for row in rows], MAX_NAMES)
         return totals
+
+
+def _padded(row: tuple[str, list[str], float]) -> tuple[str, list[str], float]:
+    """A row written before a label was added gets `default` for it (older files)."""
+    name, labels, value = row
+    wanted = len(LABELS.get(name, labels))
+    return name, labels + [DEFAULT_INTEGRATION] * (wanted - len(labels)), value
 
 
 class _FileCollector(Collector):
@@ -146,11 +181,19 @@ class _FileCollector(Collector):
         totals = self.metrics.totals()
         for name, help_text in HELP.items():
             family = CounterMetricFamily(name, help_text, labels=LABELS[name])
-            for (key_name, labels), value in sorted(totals.items()):
-                if key_name == name:
-                    family.add_metric(list(labels), value)
-            yield family
+            yield _filled(family, name, totals)
+        for name, help_text in GAUGE_HELP.items():
+            yield _filled(GaugeMetricFamily(name, help_text, labels=LABELS[name]), name, totals)
         yield from _batch_families(self.metrics.layout)
+
+
+def _filled(family: Metric, name: str, totals: dict[Key, float]) -> Metric:
+    """`family` with every sample of `name` (labels of the wrong count are dropped)."""
+    width = len(LABELS[name])
+    for (key_name, labels), value in sorted(totals.items()):
+        if key_name == name and len(labels) == width:
+            family.add_metric(list(labels), value)  # type: ignore[attr-defined]
+    return family
 
 
 def _batch_families(layout: DataLayout) -> Iterable[Metric]:
@@ -171,12 +214,3 @@ def _batch_families(layout: DataLayout) -> Iterable[Metric]:
             rows.add_metric([table], count)
     return [lag, last, ok, rows]
 
-
-def _read_rows(path: os.PathLike[str]) -> Rows:
-    """Rows of one process file; a file being replaced or damaged counts as empty."""
-    try:
-        with open(path, "rb") as handle:
-            rows = orjson.loads(handle.read())
-    except (FileNotFoundError, orjson.JSONDecodeError):
-        return []
-    return [(str(r[0]), [str(x) for x in r[1]], float(r[2])) for r in rows]

@@ -20,14 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from genius_wh import segments
+from genius_wh.durable import FILE_MODE, private_dir, write_all
 from genius_wh.layout import DataLayout
 from ingest.errors import SpoolUnavailable
 
 log = logging.getLogger("genius_wh.ingest.spool")
 
 COMMIT_TIMEOUT_SECONDS = 30.0
-PROBE_BYTES = 4096
 MAX_IDLE_SECONDS = 3600.0
+#: /healthz says 503 below this much free space, or this long after a failed commit.
+MIN_FREE_BYTES = 1024 * 1024
+FAILED_COMMIT_SECONDS = 5.0
 
 
 @dataclass(kw_only=True)
@@ -63,12 +66,13 @@ class SpoolWriter:
         self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
         self._stopping = False
         self._segment: _Segment | None = None
+        self._failed_at = float("-inf")  # monotonic time of the last failed commit
         self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
 
     def start(self) -> SpoolWriter:
         """Create the spool folders and start the writer thread."""
-        self.layout.spool_open.mkdir(parents=True, exist_ok=True)
-        self.layout.spool_ready.mkdir(parents=True, exist_ok=True)
+        private_dir(self.layout.spool_open)
+        private_dir(self.layout.spool_ready)
         self._thread.start()
         return self
 
@@ -93,22 +97,24 @@ class SpoolWriter:
             self._seal()
 
     def writable(self) -> bool:
-        """True when the writer runs and a small file can be written and fsynced in the spool."""
+        """True when the writer runs and the spool can take a line: cheap, no write.
+
+        - the spool folder must be writable (`os.access`: a read-only mount included);
+        - at least MIN_FREE_BYTES must be free;
+        - the last commit must not have failed within FAILED_COMMIT_SECONDS.
+        """
         if not self._thread.is_alive():
             return False
-        probe = self.layout.spool_open / f".probe-{os.getpid()}-{threading.get_ident()}"
+        if time.monotonic() - self._failed_at < FAILED_COMMIT_SECONDS:
+            return False
+        folder = self.layout.spool_open
         try:
-            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                _write_all(fd, b"\0" * PROBE_BYTES)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            if not os.access(folder, os.W_OK):
+                return False
+            stats = os.statvfs(folder)
         except OSError:
             return False
-        finally:
-            probe.unlink(missing_ok=True)
-        return True
+        return stats.f_bavail * stats.f_frsize >= MIN_FREE_BYTES
 
     def _run(self) -> None:
         """Writer thread: commit queued lines in groups; seal by size and age."""
@@ -148,6 +154,7 @@ class SpoolWriter:
             self._write_durably(b"".join(w.data for w in batch))
         except OSError as exc:
             log.error("spool write of %d lines failed: %s", len(batch), exc)
+            self._failed_at = time.monotonic()
             for waiter in batch:
                 waiter.error = exc
         finally:
@@ -158,7 +165,7 @@ class SpoolWriter:
         """Append data to the open segment and fsync; on failure truncate back and raise."""
         segment = self._segment or self._open_segment()
         try:
-            _write_all(segment.fd, data)
+            write_all(segment.fd, data)
             os.fsync(segment.fd)
         except OSError:
             self._roll_back(segment)
@@ -169,6 +176,7 @@ class SpoolWriter:
         """Create a new flocked segment in spool/open/."""
         name = segments.segment_name()
         fd = segments.create_locked(self.layout, name)
+        os.fchmod(fd, FILE_MODE)  # private whatever the umask (issue #9)
         self._segment = _Segment(path=self.layout.spool_open / name, fd=fd)
         return self._segment
 
@@ -207,10 +215,3 @@ class SpoolWriter:
         finally:
             os.close(segment.fd)
 
-
-def _write_all(fd: int, data: bytes) -> None:
-    """os.write until every byte is written (a short write is retried, an error raised)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]

@@ -20,6 +20,15 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 LISTENING = re.compile(r"listening on http://([0-9.]+):(\d+)/")
+#: What `genius-wh --data-dir D serve --port 0 [--no-scheduler]` runs, without the click layer
+#: (so these tests do not depend on every other command importing).
+SERVE = """
+import sys
+from genius_wh.runtime import serve
+from genius_wh.settings import load_settings
+serve(load_settings(data_dir=sys.argv[1]), host="127.0.0.1", port=0,
+      with_scheduler=bool(sys.argv[2]))
+"""
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float = 15.0,
@@ -37,7 +46,8 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float = 15.0,
 
 @dataclass
 class RunningReceiver:
-    """A `genius-wh serve` subprocess on a free port (scheduler off unless asked)."""
+    """The real receiver (`genius_wh.runtime.serve`, as `genius-wh serve` runs it) in a
+    subprocess on a free port (scheduler off unless asked)."""
 
     proc: subprocess.Popen[bytes]
     data_dir: Path
@@ -89,10 +99,8 @@ def start_receiver(data_dir: Path, *, scheduler: bool = False,
     log = data_dir.parent / f"{data_dir.name}-server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir), "serve",
-             "--port", "0", *([] if scheduler else ["--no-scheduler"])],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-            cwd=ROOT)
+            [sys.executable, "-c", SERVE, str(data_dir), "1" if scheduler else ""],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     running = RunningReceiver(proc=proc, data_dir=data_dir, log=log)
     running.port = int(wait_until(lambda: _bound_port(running), what="the server to listen"))
     wait_until(lambda: _responds(running.port), what="the server to answer")

@@ -144,7 +144,8 @@ def test_metrics_count_events_bytes_rejections_and_repairs(server: RunningReceiv
     status, text = server.get("/metrics")
     lines = text.decode()
     assert status == 200
-    assert 'genius_wh_events_received_total{action="queueinfo",outcome="accepted"}' in lines
+    assert ('genius_wh_events_received_total{action="queueinfo",integration="default",'
+            'outcome="accepted"}') in lines
     assert 'genius_wh_rejected_requests_total{reason="token"}' in lines
     assert "genius_wh_trailing_comma_repairs_total 1.0" in lines
     assert "genius_wh_received_bytes_total" in lines

@@ -26,7 +26,8 @@ def test_two_processes_on_one_data_dir_are_counted_together(tmp_path: Path) -> N
             assert first.post(AGENT % n)[0] == 200
         for n in range(2):
             assert second.post(AGENT % (10 + n))[0] == 200
-        name = 'genius_wh_events_received_total{action="agentactivity",outcome="accepted"}'
+        name = ('genius_wh_events_received_total{action="agentactivity",integration="default",'
+                'outcome="accepted"}')
         wait_until(lambda: metric(first.get("/metrics")[1], name) == 5.0, timeout=5,
                    what="the other process's counts")
         assert metric(second.get("/metrics")[1], name) == 5.0

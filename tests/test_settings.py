@@ -24,8 +24,11 @@ def test_defaults_match_the_contract() -> None:
     s = load_settings()
     assert s.data_dir == Path("./data")
     assert s.tokens == [] and s.allowed_ips == [] and s.trusted_proxies == 0
-    assert s.max_body_bytes == 1_048_576 and s.batch_interval_seconds == 60
+    assert s.max_body_bytes == 1_048_576 and s.batch_interval_seconds == 5
     assert s.export_cron == "30 2 * * *" and s.timezone == "Europe/London"
+    local = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("::1")]
+    assert s.proxy_addresses == local and s.metrics_allowed_ips == local
+    assert (s.max_json_depth, s.max_recorddata_fields, s.header_timeout_seconds) == (64, 2000, 10)
 
 
 def test_environment_overrides_toml_which_overrides_defaults(
@@ -44,7 +47,31 @@ def test_config_file_can_be_named_by_environment(
     config = tmp_path / "genius.toml"
     config.write_text('tokens = "alpha, beta"\n')
     monkeypatch.setenv("GENIUS_WH_CONFIG", str(config))
-    assert load_settings().tokens == ["alpha", "beta"]
+    assert [t.value for t in load_settings().tokens] == ["alpha", "beta"]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    pytest.param("abc", [("default", "abc")], id="plain token is default"),
+    pytest.param("uk-site=abc, ie.site=def", [("uk-site", "abc"), ("ie.site", "def")],
+                 id="named tokens"),
+    pytest.param("uk=old,uk=new", [("uk", "old"), ("uk", "new")], id="rotation: one name twice"),
+    pytest.param("QUJD==", [("default", "QUJD==")], id="base64 padding is not a name"),
+    pytest.param("uk=a=b", [("uk", "a=b")], id="only the first = names"),
+])
+def test_tokens_are_plain_or_named(raw: str, expected: list[tuple[str, str]],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENIUS_WH_TOKENS", raw)
+    assert [(t.name, t.value) for t in load_settings().tokens] == expected
+
+
+def test_a_token_never_shows_in_the_settings_or_their_errors(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENIUS_WH_TOKENS", "uk=s3cret-value")
+    assert "s3cret" not in repr(load_settings())
+    monkeypatch.setenv("GENIUS_WH_TOKENS", "bad name s3cret=x")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "tokens" in str(caught.value) and "s3cret" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
