@@ -1,0 +1,173 @@
+"""The wallboard's figures (CONTRACT section 9), read from the warehouse's own views.
+
+One source of truth: today's queue and campaign figures are rows of `v_queue_service`,
+`v_campaign_daily` and `v_ofcom_compliance` (or `v_ofcom_abandoned` while that view does not
+exist yet); nothing here re-implements a rate. The "now" figures are the latest AgentActivity
+per agent and the latest QueueInfo per queue (`v_queue_latest`). A view that is missing or
+fails is listed in `unavailable` and its figures are left out, never invented.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from genius_wh.settings import Settings
+
+Row = dict[str, Any]
+
+#: Agents whose latest AgentActivity is older than this are not counted as "now".
+AGENT_HORIZON = timedelta(hours=24)
+
+_AGENTS_NOW = """
+WITH latest AS (
+  SELECT campaign, agentstate, timestampcurrentstate FROM agent_activity
+  WHERE coalesce(timestampcurrentstate, event_timestamp) >= ?
+  QUALIFY row_number() OVER (
+    PARTITION BY {agent_key}
+    ORDER BY coalesce(timestampcurrentstate, event_timestamp) DESC, event_timestamp DESC,
+             received_at DESC, event_id) = 1)
+SELECT l.campaign, l.agentstate AS code,
+  coalesce(d.description, 'State ' || l.agentstate) AS name, count(*) AS agents
+FROM latest l LEFT JOIN dim_agentstate d ON d.code = l.agentstate
+WHERE coalesce(l.agentstate, 0) <> 0
+GROUP BY ALL ORDER BY l.campaign, code"""
+
+_OFCOM_FALLBACK = """
+SELECT campaign, abandon_rate AS rate_24h, over_limit, window_end FROM v_ofcom_abandoned
+WHERE window_end <= ?
+QUALIFY row_number() OVER (PARTITION BY campaign ORDER BY window_end DESC) = 1"""
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
+    """The rows of one query as dicts."""
+    cursor = con.execute(sql, params or [])
+    names = [str(d[0]) for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+class Reader:
+    """Runs the wallboard's queries on one connection, noting the views it could not read."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.unavailable: list[str] = []
+
+    def optional(self, view: str, sql: str, params: list[Any] | None = None) -> list[Row] | None:
+        """The rows, or None (and `view` noted) when the view is missing or fails."""
+        try:
+            return rows(self.con, sql, params)
+        except duckdb.Error:
+            self.unavailable.append(view)
+            return None
+
+
+def agents_now(reader: Reader, now: datetime) -> dict[str, Any]:
+    """Logged-in agents per campaign and state, from each agent's latest AgentActivity."""
+    columns = {str(d[0]) for d in reader.con.execute(
+        "SELECT * FROM agent_activity LIMIT 0").description or []}
+    key = "integration, agent" if "integration" in columns else "agent"
+    found = reader.optional("agent_activity", _AGENTS_NOW.format(agent_key=key),
+                            [now - AGENT_HORIZON]) or []
+    states = sorted({(r["code"], r["name"]) for r in found})
+    campaigns: dict[str, Row] = {}
+    for r in found:
+        entry = campaigns.setdefault(r["campaign"] or "(none)", {
+            "campaign": r["campaign"] or "(none)", "total": 0, "by_state": {}})
+        entry["by_state"][str(r["code"])] = r["agents"]
+        entry["total"] += r["agents"]
+    return {"states": [{"code": c, "name": n} for c, n in states],
+            "campaigns": list(campaigns.values())}
+
+
+def oldest_wait_seconds(waiting: int | None, oldest: datetime | None, now: datetime) -> float:
+    """How long the oldest waiting call has waited at `now` (0 with nobody waiting)."""
+    if not waiting or oldest is None:
+        return 0.0
+    return round(max((now - oldest).total_seconds(), 0.0), 1)
+
+
+def queues(reader: Reader, today: date, now: datetime) -> list[Row]:
+    """Per queue: calls waiting and the oldest wait now, today's service figures."""
+    latest = reader.optional("v_queue_latest", "SELECT * FROM v_queue_latest") or []
+    service = reader.optional("v_queue_service",
+                              "SELECT * FROM v_queue_service WHERE local_day = ?", [today]) or []
+    merged: dict[tuple[Any, Any], Row] = {}
+    for r in latest:
+        merged[(r["campaign"], r["queuenumber"])] = {
+            "campaign": r["campaign"], "queuenumber": r["queuenumber"],
+            "queuename": r.get("queuename"), "waiting": r.get("callsinqueue") or 0,
+            "oldest_wait_seconds": oldest_wait_seconds(r.get("callsinqueue"),
+                                                       r.get("oldestcall"), now),
+            "info_at": r.get("event_timestamp")}
+    for r in service:
+        entry = merged.setdefault((r["campaign"], r["queuenumber"]), {
+            "campaign": r["campaign"], "queuenumber": r["queuenumber"], "queuename": None,
+            "waiting": 0, "oldest_wait_seconds": 0.0, "info_at": None})
+        entry.update({name: r.get(name) for name in (
+            "offered", "answered", "abandoned", "service_level", "abandon_rate")})
+        entry["asa_seconds"] = r.get("avg_speed_of_answer_seconds")
+    return sorted(merged.values(), key=lambda q: (str(q["campaign"]), str(q["queuename"]),
+                                                  q["queuenumber"] or 0))
+
+
+def ofcom_today(reader: Reader, today: date, now: datetime) -> tuple[list[Row], Row | None]:
+    """Rolling 24-hour Ofcom rate per outbound campaign, and the centre's (or None)."""
+    found = reader.optional("v_ofcom_compliance",
+                            "SELECT * FROM v_ofcom_compliance WHERE local_day = ?", [today])
+    if found is not None:
+        picked = [{"campaign": r.get("campaign"), "scope": r.get("scope"),
+                   "rate_24h": r.get("worst_rate_24h"), "over_limit": r.get("over_limit"),
+                   "window_end": r.get("worst_window_end")} for r in found]
+        centre = next((r for r in picked if r["scope"] == "centre"), None)
+        return [r for r in picked if r["scope"] != "centre"], centre
+    fallback = reader.optional("v_ofcom_abandoned", _OFCOM_FALLBACK, [now]) or []
+    return fallback, None
+
+
+def campaigns(reader: Reader, today: date, now: datetime) -> tuple[list[Row], Row | None]:
+    """Today's dials and connects per outbound campaign with its Ofcom rate; the centre's."""
+    daily = reader.optional("v_campaign_daily",
+                            "SELECT * FROM v_campaign_daily WHERE local_day = ?", [today]) or []
+    ofcom, centre = ofcom_today(reader, today, now)
+    rates = {r["campaign"]: r for r in ofcom}
+    dialled = reader.optional("v_sessions", "SELECT DISTINCT campaign FROM v_sessions "
+                              "WHERE local_day = ? AND is_outbound", [today]) or []
+    outbound = set(rates) | {r["campaign"] for r in dialled}
+    picked = []
+    for r in daily:
+        if r["campaign"] not in outbound:
+            continue
+        rate = rates.get(r["campaign"], {})
+        picked.append({"campaign": r["campaign"], "dials": r.get("dials"),
+                       "connects": r.get("connects"), "connect_rate": r.get("connect_rate"),
+                       "ofcom_rate_24h": rate.get("rate_24h"),
+                       "ofcom_over_limit": rate.get("over_limit"),
+                       "ofcom_window_end": rate.get("window_end")})
+    return sorted(picked, key=lambda c: str(c["campaign"])), centre
+
+
+def newest_event(reader: Reader) -> datetime | None:
+    """When the newest event the warehouse holds was received."""
+    found = reader.optional("session_ended", " UNION ALL ".join(
+        f"SELECT max(received_at) AS t FROM {t}"
+        for t in ("session_ended", "agent_activity", "queue_info", "card_payment")))
+    moments = [r["t"] for r in found or [] if r["t"] is not None]
+    return max(moments) if moments else None
+
+
+def read_figures(con: duckdb.DuckDBPyConnection, settings: Settings,
+                 now: datetime) -> dict[str, Any]:
+    """Every figure of the wallboard at `now` (aware), from one warehouse connection."""
+    reader = Reader(con)
+    today = now.astimezone(settings.tz).date()
+    campaign_rows, centre = campaigns(reader, today, now)
+    return {
+        "generated_at": now, "local_day": today, "timezone": settings.timezone,
+        "ofcom_limit": getattr(settings, "ofcom_limit", 0.03),
+        "agents": agents_now(reader, now), "queues": queues(reader, today, now),
+        "campaigns": campaign_rows, "centre_ofcom": centre,
+        "newest_event_at": newest_event(reader), "unavailable": reader.unavailable,
+    }

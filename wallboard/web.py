@@ -1,0 +1,182 @@
+"""The `wallboard` blueprint: GET /wallboard (page), /wallboard.js (its script), /wallboard.json.
+
+Access (CONTRACT section 9): HTTP Basic against `wallboard_users`; while that is empty, only
+loopback clients (request.remote_addr, as the receiver's ProxyFix leaves it). The page holds
+no token: the browser resends the Basic credentials it was asked for.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import Any
+
+import duckdb
+import orjson
+from flask import Blueprint, Response, current_app, request
+
+from genius_wh.settings import Settings
+from ingest.gauges import read_batch
+from wallboard.feeds import feed_rows, last_events_from_metrics, last_events_from_warehouse
+from wallboard.figures import read_figures
+from wallboard.silence import merge_last_events
+from warehouse import connect
+
+log = logging.getLogger("genius_wh.wallboard")
+
+#: Figures are read at most this often, however many screens poll.
+CACHE_SECONDS = 1.5
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; connect-src 'self'; "
+    "style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+}
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _receiver_metrics() -> str:
+    """The receiver's /metrics text when the wallboard runs inside it, else empty."""
+    state = current_app.extensions.get("genius_wh")
+    render = getattr(getattr(state, "metrics", None), "render", None)
+    return render().decode() if callable(render) else ""
+
+
+class Board:
+    """Reads the figures (one warehouse connection per refresh) and keeps them briefly."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, bytes, int] | None = None
+
+    def answer(self, metrics_text: Callable[[], str]) -> tuple[bytes, int]:
+        """The JSON body and status, recomputed when older than CACHE_SECONDS."""
+        with self._lock:  # one refresh at a time; the others then get its result
+            if self._cached is None or time.monotonic() - self._cached[0] > CACHE_SECONDS:
+                body, status = self._read(metrics_text)
+                self._cached = (time.monotonic(), body, status)
+            return self._cached[1], self._cached[2]
+
+    def figures(self, metrics_text: Callable[[], str]) -> dict[str, Any]:
+        """Every figure now, with the feed health and the last batch."""
+        now = self.clock()
+        with connect(self.settings.data_dir) as con:
+            figures = read_figures(con, self.settings, now)
+            loaded = last_events_from_warehouse(con)
+        try:
+            received = last_events_from_metrics(metrics_text())
+        except (OSError, ValueError) as exc:  # a damaged scrape only loses the fresher times
+            log.warning("wallboard: receiver metrics unreadable: %s", exc)
+            received = {}
+        feeds = feed_rows(merge_last_events(loaded, received), now, self.settings)
+        batch = read_batch(self.settings.data_dir)
+        finished = datetime.fromtimestamp(batch["finished_at"], UTC) if batch else None
+        figures.update(feeds=feeds, silent=[f for f in feeds if f["silent"]],
+                       last_batch_at=finished, last_batch_ok=batch["ok"] if batch else None,
+                       silence_alarm_minutes=self.settings.silence_alarm_minutes,
+                       business_hours=str(self.settings.business_hours))
+        return figures
+
+    def _read(self, metrics_text: Callable[[], str]) -> tuple[bytes, int]:
+        try:
+            figures, status = self.figures(metrics_text), 200
+        except (duckdb.Error, OSError) as exc:
+            log.warning("wallboard: cannot read the warehouse: %s", exc)
+            figures = {"status": "error", "error": f"cannot read the warehouse: {exc}",
+                       "generated_at": self.clock()}
+            status = 503
+        return orjson.dumps(figures, default=_jsonable, option=orjson.OPT_NON_STR_KEYS), status
+
+
+def _jsonable(value: Any) -> Any:
+    """Decimals (DuckDB DECIMAL) as floats; anything else as text."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def user_allowed(name: str | None, password: str | None, settings: Settings) -> bool:
+    """True when the pair is one of `wallboard_users` (constant time, every user compared)."""
+    given_name, given_password = (name or "").encode(), (password or "").encode()
+    matches = [hmac.compare_digest(given_name, user.encode())
+               & hmac.compare_digest(given_password, secret.get_secret_value().encode())
+               for user, secret in settings.wallboard_users]
+    return any(matches)
+
+
+def is_loopback(address: str | None) -> bool:
+    """True for 127.0.0.0/8, ::1 and IPv4-mapped loopback."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return bool(ip.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def _refusal(status: int, message: str, *, challenge: bool = False) -> Response:
+    """The project's one error shape; a 401 asks the browser for Basic credentials."""
+    answer = Response(orjson.dumps({"status": "error", "error": message}), status=status,
+                      mimetype="application/json")
+    if challenge:
+        answer.headers["WWW-Authenticate"] = 'Basic realm="genius-wh wallboard", charset="UTF-8"'
+    answer.headers.update(HEADERS)
+    return answer
+
+
+def _asset(name: str, mimetype: str) -> Response:
+    answer = Response(files("wallboard").joinpath(name).read_bytes(), mimetype=mimetype)
+    answer.headers.update(HEADERS)
+    return answer
+
+
+def wallboard_blueprint(settings: Settings, *, clock: Clock | None = None,
+                        metrics_text: Callable[[], str] | None = None) -> Blueprint:
+    """The wallboard for `settings` (clock and metrics source replaceable for tests)."""
+    board = Board(settings, clock or _now)
+    scrape = metrics_text or _receiver_metrics
+    blueprint = Blueprint("wallboard", __name__)
+
+    @blueprint.before_request
+    def guard() -> Response | None:
+        if settings.wallboard_users:
+            auth = request.authorization
+            if auth is None or auth.type != "basic" or not user_allowed(
+                    auth.username, auth.password, settings):
+                return _refusal(401, "sign in with a name and password of wallboard_users",
+                                challenge=True)
+        elif not is_loopback(request.remote_addr):
+            return _refusal(403, "the wallboard answers only this machine while "
+                            "wallboard_users is empty")
+        return None
+
+    @blueprint.get("/wallboard")
+    def page() -> Response:
+        return _asset("page.html", "text/html")
+
+    @blueprint.get("/wallboard.js")
+    def script() -> Response:
+        return _asset("wallboard.js", "text/javascript")
+
+    @blueprint.get("/wallboard.json")
+    def data() -> Response:
+        body, status = board.answer(scrape)
+        answer = Response(body, status=status, mimetype="application/json")
+        answer.headers.update(HEADERS)
+        return answer
+
+    return blueprint
