@@ -65,8 +65,9 @@ def run_in_child(name: str, job: Job, settings: Settings) -> int | None:
     child.join()
     code = child.exitcode
     if code is not None and code < 0:
-        log.error("%s process %d was killed by %s (out of memory?); the next batch "
-                  "finishes its work", name, child.pid, signal.Signals(-code).name)
+        cause = " (out of memory, or kill -9)" if -code == signal.SIGKILL else ""
+        log.error("%s process %d was killed by %s%s; the next batch finishes its work",
+                  name, child.pid, signal.Signals(-code).name, cause)
     elif code:
         log.error("%s process %d failed with exit code %d", name, child.pid, code)
     return code
