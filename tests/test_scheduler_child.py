@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import threading
 import time
@@ -89,6 +90,13 @@ def _killed_by_the_kernel(settings: Settings) -> bool:
     return True
 
 
+def _exceeds_its_memory_limit(settings: Settings) -> bool:
+    """A job that hits an address-space limit 256 MiB above what it has."""
+    limit = psutil.Process().memory_info().vms + 256 * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    return len(bytearray(1024 * 1024 * 1024)) > 0
+
+
 def _failing(settings: Settings) -> bool:
     raise RuntimeError("a bug in the batch")
 
@@ -100,6 +108,7 @@ def _succeeding(settings: Settings) -> bool:
 @pytest.mark.parametrize(("job", "code"), [
     pytest.param(_succeeding, 0, id="success exits 0"),
     pytest.param(_failing, 1, id="an exception in the job is the child's, exit 1"),
+    pytest.param(_exceeds_its_memory_limit, 1, id="over its memory limit: exit 1"),
     pytest.param(_killed_by_the_kernel, -signal.SIGKILL, id="killed: negative signal"),
 ])
 def test_a_job_child_reports_its_end_without_raising_in_the_parent(
