@@ -56,11 +56,12 @@ def day_bodies(*, count: int = 6000, seed: int = 7, day: date = DAY) -> list[dic
 
 def spool(data_dir: Path, bodies: list[dict[str, Any]], *, name: str,
           integration: str | None = None) -> None:
-    """Bodies as one sealed segment, each received when it happened (the vendor's pace)."""
+    """Bodies as one sealed segment, received in list order at about their own time."""
     layout = DataLayout(root=data_dir).ensure()
-    lines = []
+    lines, received = [], datetime.min.replace(tzinfo=TZ)
     for body in bodies:
-        record: Any = make_record(body, received_at=event_time(body), source="127.0.0.1")
+        received = max(received + timedelta(microseconds=1), event_time(body))
+        record: Any = make_record(body, received_at=received, source="127.0.0.1")
         if integration is not None:
             record["integration"] = integration
         lines.append(encode_record(record))

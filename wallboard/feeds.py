@@ -1,28 +1,29 @@
 """The health of the feed: when each action of each integration last arrived, and the alarm.
 
 Two sources, merged by taking the latest: the warehouse (`max(received_at)` per event table
-and integration, as loaded by the last batch) and, inside `genius-wh serve`, the receiver's
-own `genius_wh_last_event_timestamp_seconds` gauge (fresher by one batch interval).
+and integration, as loaded by the last batch) and the receivers' metric files
+(`genius_wh_last_event_timestamp_seconds`, fresher by one batch interval; read only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
-from prometheus_client.parser import text_string_to_metric_families
 
+from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
 from genius_wh.tables import ACTION_TABLES
+from ingest.metricfiles import read_rows
+from ingest.metrics import LAST_EVENT
 from wallboard.silence import LastEvents, merge_last_events, silent_feeds
 from warehouse import connect
 
 #: Event table -> action label (`session_ended` -> `sessionended`).
 TABLE_ACTIONS = {table: action for action, table in ACTION_TABLES.items()}
-LAST_EVENT_METRIC = "genius_wh_last_event_timestamp_seconds"
-DEFAULT_INTEGRATION = "default"
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -44,17 +45,17 @@ def last_events_from_warehouse(con: duckdb.DuckDBPyConnection) -> dict[tuple[str
     return found
 
 
-def last_events_from_metrics(text: str) -> dict[tuple[str, str], datetime]:
-    """The receiver's last-event gauge out of Prometheus text (empty while it has none)."""
+def last_events_from_metric_files(data_dir: Path) -> dict[tuple[str, str], datetime]:
+    """The receiver's last-event gauge from its metric files (every process, the latest)."""
     found: dict[tuple[str, str], datetime] = {}
-    for family in text_string_to_metric_families(text):
-        if family.name != LAST_EVENT_METRIC:
-            continue
-        for sample in family.samples:
-            action = sample.labels.get("action", "")
-            integration = sample.labels.get("integration", DEFAULT_INTEGRATION)
-            if action and sample.value > 0:
-                found[(action, integration)] = datetime.fromtimestamp(sample.value, UTC)
+    for path in sorted(DataLayout(root=data_dir).metrics.glob("ingest-*.json")):
+        for name, labels, value in read_rows(path):
+            if name != LAST_EVENT or len(labels) != 2 or value <= 0:
+                continue
+            moment = datetime.fromtimestamp(value, UTC)
+            key = (labels[0], labels[1])
+            if key not in found or moment > found[key]:
+                found[key] = moment
     return found
 
 
@@ -72,13 +73,18 @@ def feed_rows(last_events: LastEvents, now: datetime, settings: Settings) -> lis
     return rows
 
 
-def feed_status(settings: Settings, *, now: datetime | None = None,
-                metrics_text: str | None = None) -> list[dict[str, Any]]:
-    """For `genius-wh status`: the feed rows from the newest warehouse snapshot."""
+def last_events(con: duckdb.DuckDBPyConnection,
+                data_dir: Path) -> dict[tuple[str, str], datetime]:
+    """Both sources merged: what the warehouse loaded and what the receivers accepted."""
+    return merge_last_events(last_events_from_warehouse(con),
+                             last_events_from_metric_files(data_dir))
+
+
+def feed_status(settings: Settings, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """For `genius-wh status`: one row per feed, from the newest snapshot and metric files."""
     with connect(settings.data_dir) as con:
-        loaded = last_events_from_warehouse(con)
-    received = last_events_from_metrics(metrics_text) if metrics_text else {}
-    return feed_rows(merge_last_events(loaded, received), now or datetime.now(UTC), settings)
+        found = last_events(con, settings.data_dir)
+    return feed_rows(found, now or datetime.now(UTC), settings)
 
 
 def silence_gauge(rows: Iterable[dict[str, Any]]) -> list[tuple[str, str, float]]:

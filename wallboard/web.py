@@ -19,13 +19,12 @@ from typing import Any
 
 import duckdb
 import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from genius_wh.settings import Settings
 from ingest.gauges import read_batch
-from wallboard.feeds import feed_rows, last_events_from_metrics, last_events_from_warehouse
+from wallboard.feeds import feed_rows, last_events
 from wallboard.figures import read_figures
-from wallboard.silence import merge_last_events
 from warehouse import connect
 
 log = logging.getLogger("genius_wh.wallboard")
@@ -46,13 +45,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _receiver_metrics() -> str:
-    """The receiver's /metrics text when the wallboard runs inside it, else empty."""
-    state = current_app.extensions.get("genius_wh")
-    render = getattr(getattr(state, "metrics", None), "render", None)
-    return render().decode() if callable(render) else ""
-
-
 class Board:
     """Reads the figures (one warehouse connection per refresh) and keeps them briefly."""
 
@@ -62,26 +54,21 @@ class Board:
         self._lock = threading.Lock()
         self._cached: tuple[float, bytes, int] | None = None
 
-    def answer(self, metrics_text: Callable[[], str]) -> tuple[bytes, int]:
+    def answer(self) -> tuple[bytes, int]:
         """The JSON body and status, recomputed when older than CACHE_SECONDS."""
         with self._lock:  # one refresh at a time; the others then get its result
             if self._cached is None or time.monotonic() - self._cached[0] > CACHE_SECONDS:
-                body, status = self._read(metrics_text)
+                body, status = self._read()
                 self._cached = (time.monotonic(), body, status)
             return self._cached[1], self._cached[2]
 
-    def figures(self, metrics_text: Callable[[], str]) -> dict[str, Any]:
+    def figures(self) -> dict[str, Any]:
         """Every figure now, with the feed health and the last batch."""
         now = self.clock()
         with connect(self.settings.data_dir) as con:
             figures = read_figures(con, self.settings, now)
-            loaded = last_events_from_warehouse(con)
-        try:
-            received = last_events_from_metrics(metrics_text())
-        except (OSError, ValueError) as exc:  # a damaged scrape only loses the fresher times
-            log.warning("wallboard: receiver metrics unreadable: %s", exc)
-            received = {}
-        feeds = feed_rows(merge_last_events(loaded, received), now, self.settings)
+            found = last_events(con, self.settings.data_dir)
+        feeds = feed_rows(found, now, self.settings)
         batch = read_batch(self.settings.data_dir)
         finished = datetime.fromtimestamp(batch["finished_at"], UTC) if batch else None
         figures.update(feeds=feeds, silent=[f for f in feeds if f["silent"]],
@@ -90,9 +77,9 @@ class Board:
                        business_hours=str(self.settings.business_hours))
         return figures
 
-    def _read(self, metrics_text: Callable[[], str]) -> tuple[bytes, int]:
+    def _read(self) -> tuple[bytes, int]:
         try:
-            figures, status = self.figures(metrics_text), 200
+            figures, status = self.figures(), 200
         except (duckdb.Error, OSError) as exc:
             log.warning("wallboard: cannot read the warehouse: %s", exc)
             figures = {"status": "error", "error": f"cannot read the warehouse: {exc}",
@@ -144,11 +131,9 @@ def _asset(name: str, mimetype: str) -> Response:
     return answer
 
 
-def wallboard_blueprint(settings: Settings, *, clock: Clock | None = None,
-                        metrics_text: Callable[[], str] | None = None) -> Blueprint:
-    """The wallboard for `settings` (clock and metrics source replaceable for tests)."""
+def wallboard_blueprint(settings: Settings, *, clock: Clock | None = None) -> Blueprint:
+    """The wallboard for `settings` (the clock is replaceable for tests and demos)."""
     board = Board(settings, clock or _now)
-    scrape = metrics_text or _receiver_metrics
     blueprint = Blueprint("wallboard", __name__)
 
     @blueprint.before_request
@@ -174,7 +159,7 @@ def wallboard_blueprint(settings: Settings, *, clock: Clock | None = None,
 
     @blueprint.get("/wallboard.json")
     def data() -> Response:
-        body, status = board.answer(scrape)
+        body, status = board.answer()
         answer = Response(body, status=status, mimetype="application/json")
         answer.headers.update(HEADERS)
         return answer
