@@ -81,8 +81,8 @@ def default_text(value: Any) -> str:
         return text if value.is_absolute() or text.startswith(".") else f"./{text}"
     if isinstance(value, list | tuple | set):
         return ",".join(str(item) for item in value)
-    text = getattr(value, "text", None)  # a parsed value that keeps what was written
-    return text if isinstance(text, str) else str(value)
+    written = getattr(value, "text", None)  # a parsed value that keeps what was written
+    return written if isinstance(written, str) else str(value)
 
 
 def _field_default(field: FieldInfo) -> Any:
