@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -74,7 +75,10 @@ def run_in_child(name: str, job: Job, settings: Settings) -> int | None:
 
 
 def _child_main(job: Job, settings: Settings) -> None:
-    """In the child: log like the parent, leave Ctrl-C to the parent, exit 0 on success."""
+    """In the child: private files, log like the parent, leave Ctrl-C to the parent."""
+    # whatever the umask the forkserver started with: lake, warehouse and exports hold
+    # personal data (issue #9)
+    os.umask(0o077)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent waits for the job to finish
     configure_logging()
     sys.exit(0 if job(settings) else 1)

@@ -116,3 +116,18 @@ def test_a_job_child_reports_its_end_without_raising_in_the_parent(
     assert run_in_child("test job", job, make_settings(tmp_path)) == code
     if code < 0:
         assert "test job process" in caplog.text and "killed by SIGKILL" in caplog.text
+
+
+def _writes_a_file(settings: Settings) -> bool:
+    (settings.data_dir / "probe").write_text("personal data")
+    return True
+
+
+def test_a_job_child_creates_private_files_whatever_the_umask(tmp_path: Path) -> None:
+    # issue #9: everything under the data dir 0600, the batch's files included
+    previous = os.umask(0o022)
+    try:
+        assert run_in_child("probe", _writes_a_file, make_settings(tmp_path)) == 0
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "probe").stat().st_mode & 0o777 == 0o600
