@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import resource
 import signal
 import threading
@@ -131,3 +132,10 @@ def test_a_job_child_creates_private_files_whatever_the_umask(tmp_path: Path) ->
     finally:
         os.umask(previous)
     assert (tmp_path / "probe").stat().st_mode & 0o777 == 0o600
+
+
+def test_settings_cross_to_the_child_intact(tmp_path: Path) -> None:
+    """The child gets the parent's Settings by pickle, --config and --data-dir included."""
+    settings = make_settings(tmp_path, tokens="uk-site=a,b", allowed_ips="genius,10.0.0.0/8",
+                             timezone="America/New_York", batch_interval_seconds=2)
+    assert pickle.loads(pickle.dumps(settings)) == settings
