@@ -26,6 +26,7 @@ from ingest.gauges import read_batch
 from wallboard.feeds import feed_rows, last_events
 from wallboard.figures import read_figures
 from warehouse import connect
+from warehouse.errors import WarehouseError
 
 log = logging.getLogger("genius_wh.wallboard")
 
@@ -80,7 +81,7 @@ class Board:
     def _read(self) -> tuple[bytes, int]:
         try:
             figures, status = self.figures(), 200
-        except (duckdb.Error, OSError) as exc:
+        except (duckdb.Error, OSError, WarehouseError) as exc:
             log.warning("wallboard: cannot read the warehouse: %s", exc)
             figures = {"status": "error", "error": f"cannot read the warehouse: {exc}",
                        "generated_at": self.clock()}
