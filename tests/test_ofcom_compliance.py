@@ -60,7 +60,7 @@ def test_worst_window_is_taken_at_the_fourth_abandon_not_at_an_hour_mark() -> No
 
 def test_rolling_rate_is_evaluated_at_every_counted_call() -> None:
     with _warehouse(ISSUE_CASE) as con:
-        got = rows(con, "SELECT DISTINCT window_end, abandoned_24h, live_24h, abandon_rate, "
+        got = rows(con, "SELECT window_end, abandoned_24h, live_24h, abandon_rate, "
                    "over_limit FROM v_ofcom_abandoned WHERE scope = 'campaign' ORDER BY 1")
     # 17:00Z: 0/100; 08:00Z: 4/104 = 0.0385; 08:20Z: 4/154 = 0.026
     assert got == [(DAY1_17, 0.0, 100.0, 0.0, False), (DAY2_08, 4.0, 104.0, 0.0385, True),

@@ -19,38 +19,52 @@ from warehouse.views_calls import codes, double
 
 def ofcom_abandoned(tz: str, calltypes: tuple[int, ...], amd_rate: float,
                     limit: float) -> str:
-    """`v_ofcom_abandoned`: one row per counted call and scope, with its rolling 24 hours."""
+    """`v_ofcom_abandoned`: one row per scope and instant with counted calls, rolling 24 h.
+
+    Calls at one instant are grouped first, so each row is one instant; a window's total is
+    the running total now minus the running total just before the window, found `n` rows back
+    with `lag` where `n` (instants in the window) is a RANGE `count(*)`. That is one sort and
+    constant work per row, where a RANGE `sum` per figure builds a segment tree each (3x
+    slower on a million calls).
+    """
+    fig = ("ab", "late", "conn")
+    running = ", ".join(f"sum({f}) OVER c AS c_{f}" for f in fig)
+    rolled = ", ".join(f"c_{f} - lag(c_{f}, instants_24h, 0) OVER o AS {f}_24h" for f in fig)
     return f"""
 WITH calls AS (
-  SELECT event_id, campaign, started_at,
+  SELECT campaign, started_at,
     (is_abandoned OR is_late_connect)::INTEGER AS ab,
     is_late_connect::INTEGER AS late,
-    (is_connect AND NOT is_late_connect)::INTEGER AS conn,
-    is_connect::INTEGER AS agent_connect
+    (is_connect AND NOT is_late_connect)::INTEGER AS conn
   FROM v_sessions WHERE calltype IN ({codes(calltypes)})),
 scoped AS (
   SELECT 'campaign' AS scope, * FROM calls
   UNION ALL
   SELECT 'centre' AS scope, * REPLACE (CAST(NULL AS VARCHAR) AS campaign) FROM calls),
+instants AS (
+  SELECT scope, campaign, started_at, count(*) AS calls,
+    sum(ab) AS ab, sum(late) AS late, sum(conn) AS conn
+  FROM scoped GROUP BY scope, campaign, started_at),
+running AS (
+  SELECT *, {running}, count(*) OVER w AS instants_24h FROM instants
+  WINDOW c AS (PARTITION BY scope, campaign ORDER BY started_at ROWS UNBOUNDED PRECEDING),
+         w AS (PARTITION BY scope, campaign ORDER BY started_at
+               RANGE BETWEEN INTERVAL 24 HOURS PRECEDING AND CURRENT ROW)),
 rolling AS (
-  SELECT *,
-    sum(ab) OVER w AS abandoned_calls_24h, sum(late) OVER w AS late_connects_24h,
-    sum(conn) OVER w AS connected_24h, sum(agent_connect) OVER w AS agent_connects_24h
-  FROM scoped
-  WINDOW w AS (PARTITION BY scope, campaign ORDER BY started_at
-               RANGE BETWEEN INTERVAL 24 HOURS PRECEDING AND CURRENT ROW))
-SELECT scope, campaign, event_id,
+  SELECT *, {rolled} FROM running
+  WINDOW o AS (PARTITION BY scope, campaign ORDER BY started_at))
+SELECT scope, campaign,
   started_at AS window_end,
   timezone({tz}, started_at) AS window_end_local,
   timezone({tz}, started_at)::DATE AS local_day,
-  ab::BOOLEAN AS call_abandoned, late::BOOLEAN AS call_late_connect,
-  conn::BOOLEAN AS call_connected,
-  abandoned_calls_24h::BIGINT AS abandoned_calls_24h,
-  late_connects_24h::BIGINT AS late_connects_24h,
-  connected_24h::BIGINT AS connected_24h,
-  {double(amd_rate)} * agent_connects_24h AS amd_estimate_24h,
-  abandoned_calls_24h + amd_estimate_24h AS abandoned_24h,
-  abandoned_calls_24h + connected_24h + amd_estimate_24h AS live_24h,
+  calls, ab::BIGINT AS abandoned_calls, late::BIGINT AS late_connects,
+  conn::BIGINT AS connected_calls,
+  ab_24h::BIGINT AS abandoned_calls_24h,
+  late_24h::BIGINT AS late_connects_24h,
+  conn_24h::BIGINT AS connected_24h,
+  {double(amd_rate)} * (conn_24h + late_24h) AS amd_estimate_24h,
+  ab_24h + amd_estimate_24h AS abandoned_24h,
+  ab_24h + conn_24h + amd_estimate_24h AS live_24h,
   abandoned_24h / nullif(live_24h, 0) AS rate_24h,
   round(rate_24h, 4) AS abandon_rate,
   coalesce(rate_24h > {double(limit)}, false) AS over_limit
@@ -59,20 +73,19 @@ FROM rolling"""
 
 def ofcom_compliance(amd_rate: float, limit: float) -> str:
     """`v_ofcom_compliance`: per scope, campaign and local day, the worst rolling window."""
+    amd = f"{double(amd_rate)} * sum(connected_calls + late_connects) OVER d"
     return f"""
 SELECT scope, campaign, local_day,
   rate_24h AS worst_rate_24h, window_end AS worst_window_end,
   abandoned_24h, live_24h, over_limit,
   window_end_local AS worst_window_end_local,
   abandoned_calls_24h, late_connects_24h, connected_24h, amd_estimate_24h,
-  count(*) OVER d AS calls,
-  sum(call_abandoned::INTEGER + {double(amd_rate)} * (call_connected OR call_late_connect)::INTEGER)
-    OVER d AS day_abandoned,
-  sum((call_abandoned OR call_connected)::INTEGER
-      + {double(amd_rate)} * (call_connected OR call_late_connect)::INTEGER) OVER d AS day_live,
+  sum(calls) OVER d AS calls,
+  sum(abandoned_calls) OVER d + {amd} AS day_abandoned,
+  sum(abandoned_calls + connected_calls) OVER d + {amd} AS day_live,
   day_abandoned / nullif(day_live, 0) AS day_rate,
   {double(limit)} AS ofcom_limit
 FROM v_ofcom_abandoned
 WINDOW d AS (PARTITION BY scope, campaign, local_day)
 QUALIFY row_number() OVER (PARTITION BY scope, campaign, local_day
-                           ORDER BY rate_24h DESC NULLS LAST, window_end, event_id) = 1"""
+                           ORDER BY rate_24h DESC NULLS LAST, window_end) = 1"""
