@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 from click.testing import CliRunner, Result
-from warehouse_support import REPO, session_ended
+from warehouse_support import REPO, session_ended, write_segment
 
 from genius_wh.cli import cli
 from genius_wh.layout import DataLayout
@@ -49,8 +49,10 @@ def test_an_empty_query_is_a_usage_error(tmp_path: Path, query: str) -> None:
 
 
 def test_sql_reads_the_query_from_stdin_and_takes_parameters(tmp_path: Path) -> None:
+    write_segment(tmp_path, [session_ended(1)])
+    assert _invoke("--data-dir", str(tmp_path), "batch").exit_code == 0
     result = _invoke("--data-dir", str(tmp_path), "sql", "-", "-p", "7", "--format", "csv",
-                     stdin="SELECT ?::INTEGER * 6 AS answer")
+                     stdin="SELECT ?::INTEGER * count(*) * 6 AS answer FROM session_ended")
     assert result.exit_code == 0, result.output
     assert result.stdout == "answer\n42\n"
 

@@ -10,12 +10,14 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import orjson
 import psutil
 import pytest
 from receiver_support import RunningReceiver, start_receiver, wait_until
 from warehouse_support import make_settings, query, session_ended
 
+from genius_wh.errors import GeniusWhError
 from genius_wh.scheduler import Job, run_in_child
 from genius_wh.settings import Settings
 
@@ -58,7 +60,11 @@ def _kill_batches_while(sender: threading.Thread, server: RunningReceiver) -> in
 
 
 def _loaded(data_dir: Path) -> int:
-    rows = query(data_dir, "SELECT count(*) FROM session_ended")
+    """Rows in session_ended; 0 until the first batch has created the warehouse."""
+    try:
+        rows = query(data_dir, "SELECT count(*) FROM session_ended")
+    except (GeniusWhError, duckdb.Error):  # no warehouse, or no tables in it, yet
+        return 0
     return int(rows[0][0])
 
 
