@@ -168,11 +168,11 @@ def sql(settings: Settings, query: str, fmt: str, params: tuple[str, ...]) -> No
     with connect(data_dir=settings.data_dir) as con:
         try:
             cursor = con.execute(text, list(params))
+            description = cursor.description or []
+            rows = cursor.fetchall()
         except duckdb.Error as exc:  # the user's SQL: DuckDB's own message says what is wrong
             raise click.ClickException(str(exc)) from exc
-        description = cursor.description or []
-        print_result([d[0] for d in description], cursor.fetchall(), fmt,
-                     [str(d[1]) for d in description])
+    print_result([d[0] for d in description], rows, fmt, [str(d[1]) for d in description])
 
 
 @cli.command()
