@@ -44,12 +44,20 @@ def test_cap_is_a_setting() -> None:
         assert rows(con, "SELECT waiting_seconds FROM v_agent_daily") == [(1800.0,)]
 
 
-def test_the_state_an_agent_is_in_now_counts_up_to_the_cap() -> None:
-    # logged in at 09:00 and waiting ever since (years ago for the test): 7200 s counted
-    events = [_event("b2", 0, "2026-07-06 08:00:00+01", 3, "2026-07-06 09:00:00+01")]
-    with _warehouse(events) as con:
-        assert rows(con, "SELECT seconds, is_open, is_capped FROM v_agent_state_intervals "
-                    "WHERE state = 3") == [(7200.0, True, True)]
+def test_the_state_an_agent_is_in_now_counts_up_to_the_latest_event_within_the_cap() -> None:
+    # b2 is waiting since 09:00; another agent's latest event is at 10:00: 3600 s so far
+    waiting = _event("b2", 0, "2026-07-06 08:00:00+01", 3, "2026-07-06 09:00:00+01")
+    with _warehouse([waiting, _event("x", 0, "2026-07-06 08:00:00+01", 3,
+                                     "2026-07-06 10:00:00+01")]) as con:
+        hour = rows(con, "SELECT seconds, is_open, is_capped FROM v_agent_state_intervals "
+                    "WHERE agent = 'b2' AND state = 3")
+    # the latest event at 13:00: 4 hours, counted for the 120-minute cap
+    with _warehouse([waiting, _event("x", 0, "2026-07-06 08:00:00+01", 3,
+                                     "2026-07-06 13:00:00+01")]) as con:
+        capped = rows(con, "SELECT seconds, is_open, is_capped FROM v_agent_state_intervals "
+                      "WHERE agent = 'b2' AND state = 3")
+    assert hour == [(3600.0, True, False)]
+    assert capped == [(7200.0, True, True)]
 
 
 LOGIN_TALK_WRAP = [

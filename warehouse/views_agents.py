@@ -7,7 +7,8 @@
   order, and each state lasts until the agent's next entry. So events that arrive out of order,
   twice, or with one missing in between, give each moment one state, never two.
 - A state (other than 0, not logged in) counts for at most `cap_minutes`; the state an agent is
-  in now counts up to now, within the same cap.
+  in now counts up to the latest state change of any agent (the warehouse's horizon: nothing
+  is known after it), within the same cap.
 - Pieces are cut at UTC quarter hours, which are local quarter hours in every zone whose offset
   is a multiple of 15 minutes (all of today's); each piece carries its local day, local time
   and UTC offset, so the repeated hour of an autumn clock change is two rows and a
@@ -69,15 +70,16 @@ unique_entries AS (
 timed AS (
   SELECT *, lead(entered_at) OVER (PARTITION BY agent
                                    ORDER BY entered_at, source DESC, event_timestamp, event_id)
-                                   AS left_at
+                                   AS left_at,
+    least(max(entered_at) OVER (), now()) AS horizon
   FROM unique_entries)
 SELECT t.agent, t.campaign, t.state, c.description AS state_description, c.state_class,
   t.entered_at AS started_at,
   CASE WHEN t.state = 0 THEN t.left_at
-       ELSE least(coalesce(t.left_at, now()), t.entered_at + {cap}) END AS ended_at,
+       ELSE least(coalesce(t.left_at, t.horizon), t.entered_at + {cap}) END AS ended_at,
   epoch(ended_at - started_at) AS seconds,
   t.left_at IS NULL AS is_open,
-  t.state <> 0 AND coalesce(t.left_at, now()) > t.entered_at + {cap} AS is_capped,
+  t.state <> 0 AND coalesce(t.left_at, t.horizon) > t.entered_at + {cap} AS is_capped,
   CASE WHEN t.state = 2 THEN t.breakreason END AS breakreason, t.event_id
 FROM timed t LEFT JOIN v_agent_state_classes c ON c.state = t.state
 WHERE ended_at IS NOT NULL AND ended_at >= started_at"""
