@@ -6,6 +6,10 @@ const POLL_MS = 3000;          // CONTRACT section 9: at least every 5 s
 const STALE_MS = 15000;        // no good answer for this long: say so in red
 const SL_WARN = 0.8, SL_BAD = 0.6, WAIT_WARN = 60, WAIT_BAD = 120;
 
+const ACTIONS = { sessionended: "SessionEnded", agentactivity: "AgentActivity",
+  queueinfo: "QueueInfo", cardpayment: "CardPayment" };
+const LARGEST = 40, SMALLEST = 11;  // root font sizes (px) that fit() chooses between
+
 let lastOk = 0, lastFigures = null, failure = "";
 
 function el(tag, attrs, ...children) {
@@ -19,6 +23,8 @@ function el(tag, attrs, ...children) {
 
 const num = (v) => (v === null || v === undefined ? "–" : Number(v).toLocaleString("en-GB"));
 const pct = (v) => (v === null || v === undefined ? "–" : (100 * v).toFixed(1) + "%");
+// preview and manual dialling are outbound but outside the Ofcom rate (ofcom_calltypes)
+const ofcomPct = (v) => (v === null || v === undefined ? "n/a" : pct(v));
 const secs = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(0) + " s");
 function wait(v) {
   if (!v) return "0:00";
@@ -80,7 +86,7 @@ function drawQueues(queues) {
 }
 
 function drawCampaigns(campaigns, centre, limit) {
-  const ofcom = (rate, over) => cell(pct(rate),
+  const ofcom = (rate, over) => cell(ofcomPct(rate),
     rate === null || rate === undefined ? "" : over || rate > limit ? "bad"
       : rate > 0.8 * limit ? "warn" : "good");
   const rows = campaigns.map((c) => el("tr", { "data-campaign": c.campaign },
@@ -99,14 +105,14 @@ function drawFeeds(figures) {
   const box = document.getElementById("feeds");
   const chips = figures.feeds.map((f) => el("span", {
     class: "feed" + (f.silent ? " silent" : ""), "data-feed": f.action + "/" + f.integration },
-  f.action + " · " + f.integration + " ",
+  (ACTIONS[f.action] || f.action) + " · " + f.integration + " ",
   el("b", {}, f.silent ? "SILENT " + Math.round(f.silent_minutes) + " min" : ago(f.age_seconds))));
   box.className = chips.length ? "" : "note";
   box.replaceChildren(...(chips.length ? chips : ["no event received yet"]));
   const alarm = document.getElementById("alarm");
   alarm.hidden = !figures.silent.length;
   alarm.textContent = figures.silent.length ? "Feed silent: " + figures.silent.map(
-    (f) => f.action + " from " + f.integration + " (" + Math.round(f.silent_minutes)
+    (f) => (ACTIONS[f.action] || f.action) + " from " + f.integration + " (" + Math.round(f.silent_minutes)
       + " min)").join(", ") + ". Check the dialler's webhook." : "";
   document.getElementById("unavailable").textContent = figures.unavailable.length
     ? "not available yet: " + figures.unavailable.join(", ") : "";
@@ -121,24 +127,42 @@ function draw(figures) {
   fit();
 }
 
-// A wallboard never scrolls: shrink the type until the page fits (not on a phone).
+// A wallboard never scrolls: the largest type with which the page fits, in whichever of
+// two layouts (two columns, or the three tables stacked) lets it be larger. Not on a phone.
 function fit() {
-  const root = document.documentElement;
-  let size = 22;
-  root.style.fontSize = size + "px";
-  if (window.innerWidth < 900) return;
-  while (root.scrollHeight > window.innerHeight && size > 11) {
-    size -= 1;
-    root.style.fontSize = size + "px";
+  const root = document.documentElement, body = document.body;
+  if (window.innerWidth < 900) {
+    root.style.fontSize = "";
+    body.classList.remove("stacked");
+    return;
   }
+  const stacked = largestFit(true), columns = largestFit(false);
+  body.classList.toggle("stacked", stacked > columns);
+  root.style.fontSize = Math.max(stacked, columns) + "px";
+}
+
+function largestFit(stacked) {
+  const root = document.documentElement;
+  document.body.classList.toggle("stacked", stacked);
+  const sections = [...document.querySelectorAll("section")];
+  const fits = () => root.scrollHeight <= window.innerHeight
+    && sections.every((s) => s.scrollWidth <= s.clientWidth);
+  let low = SMALLEST, high = LARGEST;
+  while (low < high) {  // binary search: a handful of layouts, not thirty
+    const mid = Math.ceil((low + high) / 2);
+    root.style.fontSize = mid + "px";
+    if (fits()) low = mid; else high = mid - 1;
+  }
+  return low;
 }
 
 function tick() {
   const box = document.getElementById("freshness");
   const f = lastFigures;
   const since = lastOk ? (Date.now() - lastOk) / 1000 : null;
-  if (f) {
-    document.getElementById("clock").textContent = new Date().toLocaleTimeString("en-GB",
+  if (f) {  // the time the figures are for, ticking on between answers
+    const moment = new Date(Date.parse(f.generated_at) + (Date.now() - lastOk));
+    document.getElementById("clock").textContent = moment.toLocaleTimeString("en-GB",
       { timeZone: f.timezone });
   }
   let text = since === null ? "waiting for the first figures…" : "updated " + ago(since) + " ago";
