@@ -60,3 +60,51 @@ def test_repeated_hour_of_the_october_clock_change_is_two_campaign_hours() -> No
         got = rows(con, "SELECT local_hour, utc_offset_minutes, dials FROM v_campaign_hourly "
                    "ORDER BY utc_offset_minutes DESC")
     assert got == [(datetime(2026, 10, 25, 1), 60, 1), (datetime(2026, 10, 25, 1), 0, 2)]
+
+
+def _intervals() -> duckdb.DuckDBPyConnection:
+    # queue 700: answered after 10 s at 09:05, short abandon (2 s) at 09:10, answered after
+    # 30 s at 09:20, abandoned after 25 s at 09:40 (BST)
+    calls = [{"campaign": "In", "calltype": 5, "queuenumber": 700, "diallerresult": dr,
+              "queuetime": q, "timestamplaunched": f"2026-07-06 09:{m}:00+01"}
+             for m, dr, q in (("05", 10, 10.0), ("10", 7, 2.0), ("20", 10, 30.0),
+                              ("40", 7, 25.0))]
+    con = contract_tables()
+    insert(con, "session_ended", calls)
+    # cumulative totals: 09:00 is the baseline; +1/0, +1/+1, +1/0, then a reset to 1/1
+    insert(con, "queue_info", [
+        {"campaign": "In", "queuenumber": 700, "event_timestamp": f"2026-07-06 09:{m}:00+01",
+         "received_at": f"2026-07-06 09:{m}:01+01", "totalcalls": tc, "totalabandoned": ta}
+        for m, tc, ta in (("00", 10, 1), ("06", 11, 1), ("11", 12, 2), ("21", 13, 2),
+                          ("41", 1, 1))])
+    return with_views(con)
+
+
+INTERVALS = ("SELECT local_interval, utc_offset_minutes, offered, answered, abandoned, "
+             "short_abandoned, service_level, service_level_amazon, "
+             "avg_speed_of_answer_seconds, queueinfo_offered, queueinfo_abandoned ")
+
+
+def test_queue_quarter_hours_with_queueinfo_deltas() -> None:
+    with _intervals() as con:
+        got = rows(con, INTERVALS + "FROM v_queue_15min ORDER BY 1")
+    assert got == [
+        # 09:05 answered in 10 s, 09:10 short abandon: Genesys 1 / (1 + 1 - 1) = 1.0,
+        # Amazon (1 + 1) / 2 = 1.0; QueueInfo +1 +1 offered, +1 abandoned
+        (datetime(2026, 7, 6, 9, 0), 60, 2, 1, 1, 1, 1.0, 1.0, 10.0, 2, 1),
+        # 09:20 answered after 30 s: 0 / 1
+        (datetime(2026, 7, 6, 9, 15), 60, 1, 1, 0, 0, 0.0, 0.0, 30.0, 1, 0),
+        # 09:40 abandoned after 25 s: 0 / (0 + 1); QueueInfo's reset to 1/1 counts 1 and 1
+        (datetime(2026, 7, 6, 9, 30), 60, 1, 0, 1, 0, 0.0, 0.0, None, 1, 1),
+    ]
+
+
+def test_queue_half_hours() -> None:
+    with _intervals() as con:
+        got = rows(con, INTERVALS + "FROM v_queue_30min ORDER BY 1")
+    assert got == [
+        # 09:05, 09:10, 09:20: Genesys 1 / (2 + 1 - 1) = 0.5, Amazon (1 + 1) / 3 = 0.6667,
+        # speed of answer (10 + 30) / 2 = 20
+        (datetime(2026, 7, 6, 9, 0), 60, 3, 2, 1, 1, 0.5, 0.6667, 20.0, 3, 1),
+        (datetime(2026, 7, 6, 9, 30), 60, 1, 0, 1, 0, 0.0, 0.0, None, 1, 1),
+    ]

@@ -47,6 +47,9 @@ VIEWS: Final[dict[str, str]] = {
     "v_agent_breaks": "per agent, local day and break reason: breaks and seconds",
     "v_queue_service": "inbound queues per local day: offered, answered, abandoned, short "
     "abandons, service level within 20 s (Genesys and Amazon Connect forms), speed of answer",
+    "v_queue_15min": "inbound queues per local quarter hour: offered, answered, abandoned, "
+    "service level, speed of answer, and QueueInfo's totals as per-interval deltas",
+    "v_queue_30min": "v_queue_15min per local half hour",
     "v_queue_latest": "the latest QueueInfo per campaign and queue, by arrival",
     "v_card_payments": "card payments per local day, campaign, agent and currency: attempts, "
     "successes, success rate, amounts",
@@ -91,6 +94,8 @@ def view_sql(figures: FigureSettings | None = None) -> dict[str, str]:
         "v_agent_daily": views_agents.AGENT_DAILY,
         "v_agent_breaks": views_agents.agent_breaks(z),
         "v_queue_service": "SELECT * FROM queue_service()",
+        "v_queue_15min": "SELECT * FROM queue_intervals(minutes := 15)",
+        "v_queue_30min": "SELECT * FROM queue_intervals(minutes := 30)",
         "v_queue_latest": views_calls.QUEUE_LATEST,
         "v_card_payments": views_calls.card_payments(z),
     }
@@ -113,7 +118,9 @@ def create_views(
         agent_state_cap_minutes=agent_state_cap_minutes,
         short_abandon_seconds=short_abandon_seconds)
     for name, select in view_sql(figures).items():
-        if name == "v_queue_service":  # the macro reads v_sessions, the view reads the macro
+        if name == "v_queue_service":  # the macros read v_sessions, the views read them
             con.execute(views_calls.queue_service_macro(SERVICE_LEVEL_SECONDS,
                                                         short_abandon_seconds))
+            con.execute(views_calls.queue_intervals_macro(
+                _literal(tz), SERVICE_LEVEL_SECONDS, short_abandon_seconds))
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {select}")

@@ -127,3 +127,63 @@ SELECT timezone({tz}, coalesce(payment_timestamp, event_timestamp))::DATE AS loc
   coalesce(sum(amount) FILTER (succeeded), 0) AS amount_collected_minor,
   coalesce(sum(amount) FILTER (succeeded), 0) / 100 AS amount_collected
 FROM card_payment GROUP BY ALL"""
+
+
+def queue_intervals_macro(tz: str, threshold_seconds: float,
+                          short_abandon_seconds: float) -> str:
+    """Table macro `queue_intervals(minutes := 15, ...)`: inbound figures per local interval.
+
+    Calls count in the interval they entered the queue (`started_at`); QueueInfo's cumulative
+    `totalcalls` / `totalabandoned` become per-interval deltas (events in arrival order per
+    queue; a drop is a counter reset, counted from zero; the first event of a queue only sets
+    the baseline) bucketed by the envelope timestamp, for reconciliation.
+    """
+    bucket = "time_bucket(to_minutes(CAST(minutes AS BIGINT)), timezone({tz}, {ts}))"
+    offset = "(epoch(timezone({tz}, {ts}) - timezone('UTC', {ts})) / 60)::INTEGER"
+    at = {"tz": tz, "ts": "event_timestamp"}
+    return f"""
+CREATE OR REPLACE MACRO queue_intervals(minutes := 15,
+                                        threshold_seconds := {double(threshold_seconds)},
+                                        short_abandon_seconds := {double(short_abandon_seconds)})
+AS TABLE
+WITH calls AS (
+  SELECT campaign, queuenumber, {bucket.format(tz=tz, ts="started_at")} AS local_interval,
+    utc_offset_minutes,
+    count(*) AS offered,
+    count(*) FILTER (is_connect) AS answered,
+    count(*) FILTER (is_abandoned) AS abandoned,
+    count(*) FILTER (is_abandoned AND coalesce(queuetime, 0) < short_abandon_seconds)
+      AS short_abandoned,
+    count(*) FILTER (is_connect AND queuetime <= threshold_seconds)
+      AS answered_within_threshold,
+    count(*) FILTER (is_abandoned AND coalesce(queuetime, 0) <= threshold_seconds)
+      AS abandoned_within_threshold,
+    round(avg(queuetime) FILTER (is_connect), 2) AS avg_speed_of_answer_seconds
+  FROM v_sessions WHERE calltype = 5 GROUP BY ALL),
+steps AS (
+  SELECT campaign, queuenumber, {bucket.format(**at)} AS local_interval,
+    {offset.format(**at)} AS utc_offset_minutes,
+    totalcalls - lag(totalcalls) OVER q AS d_calls, totalcalls AS calls_now,
+    totalabandoned - lag(totalabandoned) OVER q AS d_abandoned,
+    totalabandoned AS abandoned_now
+  FROM queue_info
+  WINDOW q AS (PARTITION BY campaign, queuenumber
+               ORDER BY received_at, totalcalls, totalabandoned, event_id)),
+info AS (
+  SELECT campaign, queuenumber, local_interval, utc_offset_minutes,
+    sum(CASE WHEN d_calls < 0 THEN calls_now ELSE d_calls END) AS queueinfo_offered,
+    sum(CASE WHEN d_abandoned < 0 THEN abandoned_now ELSE d_abandoned END)
+      AS queueinfo_abandoned
+  FROM steps GROUP BY ALL)
+SELECT campaign, queuenumber, local_interval::DATE AS local_day, local_interval,
+  utc_offset_minutes,
+  coalesce(offered, 0) AS offered, coalesce(answered, 0) AS answered,
+  coalesce(abandoned, 0) AS abandoned, coalesce(short_abandoned, 0) AS short_abandoned,
+  coalesce(answered_within_threshold, 0) AS answered_within_threshold,
+  round(answered_within_threshold / nullif(answered + abandoned - short_abandoned, 0), 4)
+    AS service_level,
+  round((answered_within_threshold + abandoned_within_threshold) / nullif(offered, 0), 4)
+    AS service_level_amazon,
+  avg_speed_of_answer_seconds,
+  queueinfo_offered, queueinfo_abandoned
+FROM calls FULL JOIN info USING (campaign, queuenumber, local_interval, utc_offset_minutes)"""
