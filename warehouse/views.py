@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from warehouse import views_agents, views_calls, views_ofcom
+from warehouse import views_agents, views_calls, views_ofcom, views_reports
 
 DEFAULT_TZ: Final = "Europe/London"
 #: Service-level threshold (seconds in queue) of `v_queue_service`.
@@ -45,6 +45,12 @@ VIEWS: Final[dict[str, str]] = {
     "v_agent_daily": "per agent and local day: logged-in, waiting, talking, wrap, break, "
     "not-ready and on-contact seconds, occupancy and utilisation",
     "v_agent_breaks": "per agent, local day and break reason: breaks and seconds",
+    "v_agent_scorecard": "per agent and local day: calls handled, average talk/hold/wrap/"
+    "handle seconds, agent results, card payments, logged-in time, occupancy, utilisation",
+    "v_urn_attempts": "per outbound campaign and URN: dial attempts, first and last attempt, "
+    "connects, abandons, last results",
+    "v_list_penetration": "per outbound campaign: records dialled, attempts per record, "
+    "records connected and their share",
     "v_queue_service": "inbound queues per local day: offered, answered, abandoned, short "
     "abandons, service level within 20 s (Genesys and Amazon Connect forms), speed of answer",
     "v_queue_15min": "inbound queues per local quarter hour: offered, answered, abandoned, "
@@ -53,6 +59,8 @@ VIEWS: Final[dict[str, str]] = {
     "v_queue_latest": "the latest QueueInfo per campaign and queue, by arrival",
     "v_card_payments": "card payments per local day, campaign, agent and currency: attempts, "
     "successes, success rate, amounts",
+    "v_card_payment_reconciliation": "card payments per campaign, URN, call (session) and "
+    "currency: attempts, successes, amounts attempted and collected",
 }
 
 
@@ -93,11 +101,15 @@ def view_sql(figures: FigureSettings | None = None) -> dict[str, str]:
         "v_agent_state_hourly": views_agents.STATE_HOURLY,
         "v_agent_daily": views_agents.AGENT_DAILY,
         "v_agent_breaks": views_agents.agent_breaks(z),
+        "v_agent_scorecard": views_reports.agent_scorecard(z),
+        "v_urn_attempts": views_reports.URN_ATTEMPTS,
+        "v_list_penetration": views_reports.LIST_PENETRATION,
         "v_queue_service": "SELECT * FROM queue_service()",
         "v_queue_15min": "SELECT * FROM queue_intervals(minutes := 15)",
         "v_queue_30min": "SELECT * FROM queue_intervals(minutes := 30)",
         "v_queue_latest": views_calls.QUEUE_LATEST,
         "v_card_payments": views_calls.card_payments(z),
+        "v_card_payment_reconciliation": views_reports.CARD_RECONCILIATION,
     }
 
 
