@@ -21,6 +21,7 @@ from ingest.metricfiles import read_rows
 from ingest.metrics import LAST_EVENT
 from wallboard.silence import LastEvents, merge_last_events, silent_feeds
 from warehouse import connect
+from warehouse.errors import WarehouseError
 
 #: Event table -> action label (`session_ended` -> `sessionended`).
 TABLE_ACTIONS = {table: action for action, table in ACTION_TABLES.items()}
@@ -81,9 +82,13 @@ def last_events(con: duckdb.DuckDBPyConnection,
 
 
 def feed_status(settings: Settings, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """For `genius-wh status`: one row per feed, from the newest snapshot and metric files."""
-    with connect(settings.data_dir) as con:
-        found = last_events(con, settings.data_dir)
+    """For `genius-wh status`: one row per feed, from the warehouse and the metric files
+    (before the first batch, from the metric files alone)."""
+    try:
+        with connect(settings.data_dir) as con:
+            found = last_events(con, settings.data_dir)
+    except (duckdb.Error, WarehouseError):
+        found = last_events_from_metric_files(settings.data_dir)
     return feed_rows(found, now or datetime.now(UTC), settings)
 
 
