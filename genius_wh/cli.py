@@ -7,6 +7,7 @@ do something about is one line and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import tomllib
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from genius_wh.simulator.send import post_all, write_lines
 from ingest.replay import replay_files
 from warehouse import connect
 from warehouse.batch import run_batch
+from warehouse.lakehouse import duckdb_cli, lake_config, reader_script
+from warehouse.maintain import maintain as run_maintain
 from warehouse.export import export_date
 from warehouse.rebuild import rebuild as run_rebuild
 from warehouse.status import collect_status
@@ -165,7 +168,7 @@ def sql(settings: Settings, query: str, fmt: str, params: tuple[str, ...]) -> No
     text = sys.stdin.read() if query == "-" else query
     if not text.strip():
         raise click.BadParameter("the query is empty", param_hint="QUERY")
-    with connect(data_dir=settings.data_dir) as con:
+    with connect(settings=settings) as con:
         try:
             cursor = con.execute(text, list(params))
             description = cursor.description or []
@@ -234,6 +237,29 @@ def replay(settings: Settings, files: tuple[Path, ...]) -> None:
     """
     report = replay_files(settings, list(files), progress=show_progress())
     click.echo(f"{report.accepted} events spooled, {report.quarantined} quarantined")
+
+
+@cli.command()
+@settings_options
+def shell(settings: Settings) -> None:
+    """Open the DuckDB command line attached read-only to the warehouse.
+
+    Example: genius-wh shell
+    """
+    os.execv(duckdb_cli(), ["duckdb", "-cmd", reader_script(lake_config(settings))])
+
+
+@cli.command()
+@settings_options
+def maintain(settings: Settings) -> None:
+    """Housekeeping now: merge small data files, expire snapshots past the retention.
+
+    Example: genius-wh maintain
+    """
+    report = run_maintain(settings)
+    click.echo(f"data files {report.files_before} -> {report.files_after}, "
+               f"{report.snapshots_expired} snapshots expired, "
+               f"{report.files_deleted} files deleted")
 
 
 def main() -> None:

@@ -7,10 +7,11 @@ The folder a file sits in is its state:
 - `spool/working/<chunk_id>/`  segments claimed by a batch chunk
 - `spool/archive/<YYYY-MM-DD>/` segments fully loaded (kept for `rebuild`)
 - `quarantine/`     raw bodies and spool lines that could not be taken in, byte for byte
-- `lake/<table>/date=YYYY-MM-DD/<chunk_id>.parquet`  typed Parquet, one file per chunk
+- `staging/<table>/date=YYYY-MM-DD/<chunk_id>.parquet`  a chunk's typed Parquet, from the
+  transform until its load commits (then removed)
+- `catalog.sqlite`  the DuckLake catalog (default setting `catalog`)
+- `lake/`           the DuckLake's Parquet data files (default setting `lake_path`)
 - `exports/<table>/date=YYYY-MM-DD/<table>.parquet`  nightly exports
-- `warehouse.duckdb`  the warehouse (one writer: the loader)
-- `snapshots/`      read-only copies of the warehouse published for readers
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-WAREHOUSE_FILE = "warehouse.duckdb"
+CATALOG_FILE = "catalog.sqlite"
 SEGMENT_SUFFIX = ".jsonl"
 
 
@@ -53,6 +54,10 @@ class DataLayout:
         return self.root / "quarantine"
 
     @property
+    def staging(self) -> Path:
+        return self.root / "staging"
+
+    @property
     def lake(self) -> Path:
         return self.root / "lake"
 
@@ -61,16 +66,17 @@ class DataLayout:
         return self.root / "exports"
 
     @property
-    def snapshots(self) -> Path:
-        return self.root / "snapshots"
-
-    @property
     def metrics(self) -> Path:
         return self.root / "metrics"
 
     @property
-    def warehouse(self) -> Path:
-        return self.root / WAREHOUSE_FILE
+    def catalog(self) -> Path:
+        return self.root / CATALOG_FILE
+
+    @property
+    def legacy_warehouse(self) -> Path:
+        """The warehouse file of the layout before DuckLake (migrated by `rebuild`)."""
+        return self.root / "warehouse.duckdb"
 
     @property
     def batch_lock(self) -> Path:
@@ -79,7 +85,6 @@ class DataLayout:
     def ensure(self) -> DataLayout:
         """Create every folder (idempotent) and return self."""
         for path in (self.spool_open, self.spool_ready, self.spool_working,
-                     self.spool_archive, self.quarantine, self.lake, self.exports,
-                     self.snapshots):
+                     self.spool_archive, self.quarantine, self.staging, self.exports):
             path.mkdir(parents=True, exist_ok=True)
         return self

@@ -87,7 +87,7 @@ def _child_main(job: Job, settings: Settings) -> None:
 def batch_once(settings: Settings) -> bool:
     """One scheduled batch (in the child); failures are logged (and recorded in _batches)."""
     try:
-        report = run_batch(settings, lock_wait_seconds=SCHEDULED_LOCK_WAIT_SECONDS)
+        report = run_batch(settings)
     except GeniusWhError as exc:
         log.warning("scheduled batch did not finish: %s", exc)
         return False

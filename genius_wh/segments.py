@@ -15,6 +15,7 @@ import fcntl
 import itertools
 import os
 import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -116,3 +117,64 @@ def count_lines(path: Path) -> int:
         while block := handle.read(1 << 20):
             count += block.count(b"\n")
     return count
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentSlice:
+    """The part of a segment a chunk takes: bytes [start, end), whose first line is number
+    `first_line` (1-based) of the segment. `sealed`: the segment is in ready/, so its end is
+    the end of the file (a tail without newline is a torn line); an open segment's slice ends
+    at its last complete line."""
+
+    path: Path
+    start: int
+    end: int
+    first_line: int
+    sealed: bool
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def complete_end(path: Path, start: int, *, sealed: bool) -> int:
+    """Where a slice of `path` from `start` ends: the file's end when sealed, else just after
+    its last newline (a line still being written by a live receiver is left for later)."""
+    size = os.stat(path).st_size
+    if sealed or size <= start:
+        return max(size, start)
+    with path.open("rb") as handle:
+        position = size
+        while position > start:
+            step = min(1 << 16, position - start)
+            handle.seek(position - step)
+            block = handle.read(step)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                return position - step + newline + 1
+            position -= step
+    return start
+
+
+def read_slice(piece: SegmentSlice) -> bytes:
+    """The bytes of one slice (an open segment sealed meanwhile is read from ready/)."""
+    try:
+        handle = piece.path.open("rb")
+    except FileNotFoundError:
+        handle = (piece.path.parent.parent / "ready" / piece.path.name).open("rb")
+    with handle:
+        handle.seek(piece.start)
+        return handle.read(piece.end - piece.start)
+
+
+def list_open(layout: DataLayout) -> list[Path]:
+    """Segments receivers are appending to now, oldest first (by name)."""
+    if not layout.spool_open.is_dir():
+        return []
+    return sorted(layout.spool_open.glob(f"*{SEGMENT_SUFFIX}"), key=lambda p: p.name)
+
+
+def whole_segment(path: Path) -> SegmentSlice:
+    """The slice of a whole sealed segment."""
+    return SegmentSlice(path=path, start=0, end=os.stat(path).st_size, first_line=1,
+                        sealed=True)

@@ -11,6 +11,7 @@ EVENT_HEAD: Final[Columns] = (
     ("event_id", "VARCHAR"),
     ("event_timestamp", "TIMESTAMPTZ"),
     ("received_at", "TIMESTAMPTZ"),
+    ("integration", "VARCHAR"),
 )
 
 SESSION_ENDED: Final[Columns] = EVENT_HEAD + (
@@ -88,6 +89,17 @@ EVENT_TABLES: Final[dict[str, Columns]] = {
     "queue_info": QUEUE_INFO,
     "card_payment": CARD_PAYMENT,
     "other_events": OTHER_EVENTS,
+}
+
+#: Per event table, the column of the event object's own time that bounds the event_id
+#: dedupe: a redelivery carries the same event object, hence the same value, so a new row
+#: is only compared with the rows of that same time (None: no time of its own).
+DEDUPE_TIME: Final[dict[str, str | None]] = {
+    "session_ended": "timestampsessionended",
+    "agent_activity": "timestampcurrentstate",
+    "queue_info": None,
+    "card_payment": "payment_timestamp",
+    "other_events": None,
 }
 
 #: The recorddata table: `event_id` plus one column per field ever seen (evolves).

@@ -49,18 +49,17 @@ def test_one_transaction_for_many_chunks_equals_one_batch_per_chunk(tmp_path: Pa
     report = run_batch(make_settings(grouped, batch_max_events=PER_SEGMENT))
     assert report.chunks == SEGMENTS
     loads = query(grouped, "SELECT count(DISTINCT chunk_id), count(DISTINCT loaded_at) "
-                           "FROM _loaded_segments")
+                           "FROM _spool_ledger")
     assert loads == [(SEGMENTS, 1)]  # six chunks, one transaction
 
     ready = single / "spool" / "ready"
     for waiting in sorted(ready.glob("*.later")):  # one segment per batch
         waiting.rename(waiting.with_suffix(""))
         assert run_batch(make_settings(single, batch_max_events=PER_SEGMENT)).chunks == 1
-    assert len(query(single, "SELECT DISTINCT loaded_at FROM _loaded_segments")) == SEGMENTS
+    assert len(query(single, "SELECT DISTINCT loaded_at FROM _spool_ledger")) == SEGMENTS
 
     for table in TABLES:
-        assert table_rows(DataLayout(root=grouped).warehouse, table) == table_rows(
-            DataLayout(root=single).warehouse, table), table
+        assert table_rows(grouped, table) == table_rows(single, table), table
     assert query(grouped, "SELECT column_name, column_type FROM recorddata_fields "
                           "ORDER BY 1") == query(
         single, "SELECT column_name, column_type FROM recorddata_fields ORDER BY 1")
@@ -87,9 +86,8 @@ def test_a_transaction_commits_once_it_holds_load_group_rows(
     report = run_batch(make_settings(split, batch_max_events=PER_SEGMENT))
 
     assert report.chunks == SEGMENTS
-    assert query(split, "SELECT count(DISTINCT loaded_at) FROM _loaded_segments") == [(SEGMENTS,)]
-    assert query(whole, "SELECT count(DISTINCT loaded_at) FROM _loaded_segments") == [(1,)]
+    assert query(split, "SELECT count(DISTINCT loaded_at) FROM _spool_ledger") == [(SEGMENTS,)]
+    assert query(whole, "SELECT count(DISTINCT loaded_at) FROM _spool_ledger") == [(1,)]
     assert not list(DataLayout(root=split).spool_working.iterdir())
     for table in TABLES:
-        assert table_rows(DataLayout(root=split).warehouse, table) == table_rows(
-            DataLayout(root=whole).warehouse, table), table
+        assert table_rows(split, table) == table_rows(whole, table), table

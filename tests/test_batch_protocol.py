@@ -148,8 +148,10 @@ def test_batches_table_records_each_batch_and_its_rows(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     write_segment(tmp_path, mixed_bodies(8))
     run_batch(settings)
-    assert query(tmp_path, "SELECT id, outcome, chunks, events, rows_session_ended, "
-                           "rows_other_events FROM _batches") == [(1, "ok", 1, 8, 2, 0)]
+    assert query(tmp_path, "SELECT outcome, chunks, events, rows_session_ended, "
+                           "rows_other_events FROM _batches") == [("ok", 1, 8, 2, 0)]
+    run_batch(settings)  # nothing new: no row, no commit
+    assert query(tmp_path, "SELECT count(*) FROM _batches") == [(1,)]
 
 
 @pytest.mark.parametrize(("days", "retention", "expired"), [
@@ -179,27 +181,18 @@ def test_batch_command_prints_rows_per_table(tmp_path: Path) -> None:
         "other_events\t0", "session_recorddata\t2"]
 
 
-def test_a_killed_batch_is_marked_interrupted_by_the_next(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path)
-    write_segment(tmp_path, mixed_bodies(4))
-    run_batch(settings)
-    with duckdb.connect(str(DataLayout(root=tmp_path).warehouse)) as con:
-        con.execute("UPDATE _batches SET outcome = 'running'")
-    write_segment(tmp_path, mixed_bodies(4, start=10))
-    run_batch(settings)
-    assert query(tmp_path, "SELECT id, outcome FROM _batches ORDER BY id") == [
-        (1, "interrupted"), (2, "ok")]
-
-
-def test_failed_batch_is_recorded_and_its_segments_wait_for_the_next(tmp_path: Path) -> None:
+def test_failed_batch_is_recorded_and_its_events_load_with_the_next(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     write_segment(tmp_path, mixed_bodies(4))
     layout = DataLayout(root=tmp_path).ensure()
-    (layout.lake / "session_ended").write_bytes(b"not a folder")
-    with pytest.raises(BatchFailed, match=r"batch 1 failed: .*next batch retries them"):
+    blocker = layout.lake / "main" / "session_ended"  # where DuckLake writes that table
+    blocker.parent.mkdir(parents=True)
+    blocker.write_bytes(b"not a folder")
+    with pytest.raises(BatchFailed, match=r"batch failed: .*the next batch loads it again"):
         run_batch(settings)
-    assert query(tmp_path, "SELECT outcome, message LIKE 'batch 1 failed: %' FROM _batches"
+    assert query(tmp_path, "SELECT outcome, message LIKE 'batch failed: %' FROM _batches"
                  ) == [("failed", True)]
-    assert len(list(layout.spool_working.glob("*/*.jsonl"))) == 1
-    (layout.lake / "session_ended").unlink()
+    assert query(tmp_path, "SELECT count(*) FROM session_ended") == [(0,)]
+    assert len(list(layout.spool_ready.glob("*.jsonl"))) == 1
+    blocker.unlink()
     assert run_batch(settings).events == 4

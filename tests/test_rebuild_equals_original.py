@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +24,9 @@ from warehouse.rebuild import chunked, rebuild
 
 CONTRACT_TABLES = ("session_ended", "session_recorddata", "agent_activity", "queue_info",
                    "card_payment", "other_events", "dim_diallerresult", "dim_calltype",
-                   "dim_agentstate", "_loaded_segments", "_unknown_fields")
+                   "dim_agentstate", "recorddata_fields")
+UNKNOWN = ("SELECT action, field, sum(count), min(first_seen), max(last_seen) FROM "
+           "_unknown_fields GROUP BY ALL ORDER BY ALL")
 
 
 def _load_in_several_batches(data_dir: Path) -> None:
@@ -39,21 +43,15 @@ def _load_in_several_batches(data_dir: Path) -> None:
 
 def test_rebuild_gives_the_same_rows_and_columns(tmp_path: Path) -> None:
     _load_in_several_batches(tmp_path)
-    layout = DataLayout(root=tmp_path)
-    before = tmp_path / "before.duckdb"
-    before.write_bytes(layout.warehouse.read_bytes())
+    before = {table: table_rows(tmp_path, table, _key(table)) for table in CONTRACT_TABLES}
+    unknown_before = query(tmp_path, UNKNOWN)
     fields_before = query(tmp_path, "SELECT field, column_name, column_type FROM "
                                     "recorddata_fields ORDER BY field")
     report = rebuild(make_settings(tmp_path), progress=False)
     assert report.events == 96
     for table in CONTRACT_TABLES:
-        key = "code" if table.startswith("dim_") else (
-            "segment" if table == "_loaded_segments" else (
-                "field" if table == "_unknown_fields" else "event_id"))
-        old, new = table_rows(before, table, key), table_rows(layout.warehouse, table, key)
-        if table == "_loaded_segments":  # load times differ by design
-            old, new = [r[:2] + r[3:] for r in old], [r[:2] + r[3:] for r in new]
-        assert old == new, table
+        assert table_rows(tmp_path, table, _key(table)) == before[table], table
+    assert query(tmp_path, UNKNOWN) == unknown_before
     assert query(tmp_path, "SELECT field, column_name, column_type FROM recorddata_fields "
                            "ORDER BY field") == fields_before
     assert query(tmp_path, "SELECT count(*) FROM session_flat") == [(26,)]
@@ -67,15 +65,34 @@ def test_rebuild_command_shows_rows_per_table(tmp_path: Path) -> None:
     assert "session_ended\t2" in result.stdout
 
 
-def test_rebuild_without_any_snapshot_loads_the_archive_in_order(tmp_path: Path) -> None:
+def test_rebuild_after_a_lost_catalog_and_lake_loads_the_archive(tmp_path: Path) -> None:
     _load_in_several_batches(tmp_path)
     layout = DataLayout(root=tmp_path)
-    for path in layout.snapshots.iterdir():
-        path.unlink()
-    layout.warehouse.unlink()  # a lost warehouse
+    layout.catalog.unlink()  # a lost catalog ...
+    shutil.rmtree(layout.lake)  # ... and lake
+    assert "rebuild" in run_cli(tmp_path, "sql", "SELECT 1").stderr
     report = rebuild(make_settings(tmp_path), progress=False)
     assert report.rows_loaded["session_ended"] == 26
     assert query(tmp_path, "SELECT count(*) FROM other_events") == [(3,)]
+
+
+def test_rebuild_migrates_a_data_dir_of_the_layout_before_ducklake(tmp_path: Path) -> None:
+    _load_in_several_batches(tmp_path)
+    layout = DataLayout(root=tmp_path)
+    layout.catalog.unlink()
+    shutil.rmtree(layout.lake)
+    layout.legacy_warehouse.write_bytes(b"old")  # what the earlier layout left
+    (tmp_path / "snapshots").mkdir()
+    (layout.lake / "session_ended" / "date=2026-11-24").mkdir(parents=True)
+    rebuild(make_settings(tmp_path), progress=False)
+    assert not layout.legacy_warehouse.exists() and not (tmp_path / "snapshots").exists()
+    assert not (layout.lake / "session_ended").exists()
+    assert query(tmp_path, "SELECT count(*) FROM session_ended") == [(26,)]
+
+
+def _key(table: str) -> str:
+    return "code" if table.startswith("dim_") else (
+        "field" if table in ("_unknown_fields", "recorddata_fields") else "event_id")
 
 
 def test_chunked_groups_segments_in_order() -> None:

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from genius_wh.segments import whole_segment
 from genius_wh.records import encode_record, make_record
 from transform import ChunkResult, transform_chunk
 from transform.recordcolumns import RecorddataColumns
@@ -32,7 +33,7 @@ def transform(tmp_path: Path, recorddatas: list[Any],
             record = make_record(session(data, urn=f"u{n}"), received_at=NOON + n * step,
                                  source="127.0.0.1")
             handle.write(encode_record(record))
-    return transform_chunk([segment], chunk_id="c", lake_dir=tmp_path / "lake",
+    return transform_chunk([whole_segment(segment)], chunk_id="c", lake_dir=tmp_path / "lake",
                            quarantine_dir=tmp_path / "q", tz=ZoneInfo("Europe/London"))
 
 

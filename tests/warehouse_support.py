@@ -103,23 +103,26 @@ def query(data_dir: Path, sql: str, params: list[Any] | None = None) -> list[tup
         return con.execute(sql, params or []).fetchall()
 
 
-def table_rows(path: Path, table: str, key: str = "event_id") -> list[tuple[Any, ...]]:
-    """Every row of a table of a DuckDB file, sorted by key, columns sorted by name."""
-    with duckdb.connect(str(path), read_only=True) as con:
+def table_rows(data_dir: Path, table: str, key: str = "event_id") -> list[tuple[Any, ...]]:
+    """Every row of a warehouse table (read as readers do), sorted by key, columns by name."""
+    from warehouse import connect
+
+    with connect(data_dir) as con:
         cols = sorted(r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-            [table]).fetchall())
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_catalog = current_database()", [table]).fetchall())
         select = ", ".join(f'"{c}"' for c in cols)
         return con.execute(f'SELECT {select} FROM "{table}" ORDER BY "{key}"').fetchall()
 
 
 def run_cli(data_dir: Path, *args: str, timeout: float = 60,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            env: dict[str, str] | None = None,
+            input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run `genius-wh` in a subprocess (env: extra environment variables)."""
     return subprocess.run(
         [sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir), *args],
         capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False,
-        env={**os.environ, **(env or {})})
+        env={**os.environ, **(env or {})}, input=input_text)
 
 
 class PythonChild:
@@ -158,10 +161,3 @@ class PythonChild:
         self.process.wait(timeout=10)
         if self.process.stdout is not None:
             self.process.stdout.close()
-
-
-def hold_warehouse(data_dir: Path) -> PythonChild:
-    """A separate process with the DuckDB client holding DATA_DIR/warehouse.duckdb open."""
-    path = DataLayout(root=data_dir).warehouse
-    return PythonChild(f"import duckdb\ncon = duckdb.connect({str(path)!r})",
-                       "con.execute('SELECT 1').fetchone()[0]")

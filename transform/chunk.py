@@ -9,7 +9,7 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from genius_wh.segments import count_lines
+from genius_wh.segments import SegmentSlice
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from transform.lake import RowsWriter, lake_path, write_recorddata
 from transform.normalise import ACTION_NAMES, normalise_event
@@ -49,6 +49,7 @@ class ChunkBuilder:
         event = normalise_event(record["body"], tz=self.tz)
         event.row[0] = event_id
         event.row[2] = line.received_at
+        event.row[3] = record.get("integration") or "default"
         day = line.received_at.astimezone(self.tz).date()
         rows = self.tables.get((event.table, day))
         if rows is None:
@@ -118,24 +119,26 @@ class ChunkBuilder:
             events=self.events, duplicates=self.duplicates, segment_lines=segment_lines)
 
 
-def transform_chunk(segments: list[Path], *, chunk_id: str, lake_dir: Path,
+def transform_chunk(segments: list[SegmentSlice], *, chunk_id: str, lake_dir: Path,
                     quarantine_dir: Path, tz: tzinfo) -> ChunkResult:
-    """Normalise the spool segments of one chunk into Parquet files in the lake."""
+    """Normalise the spool segment slices of one chunk into Parquet files in staging."""
     builder = ChunkBuilder(tz, lake_dir, chunk_id)
+    lines: dict[str, int] = {}
     try:
         with _no_cyclic_gc():
-            for segment in segments:
-                for item in read_segment(segment, quarantine_dir):
+            for piece in segments:
+                count = 0
+                for item in read_segment(piece, quarantine_dir):
+                    count += 1
                     if isinstance(item, SpoolLine):
                         builder.add(item)
                     else:
                         builder.quarantined.append(item)
+                lines[piece.name] = count
             files = builder.write()
     except BaseException:
         builder.discard()
         raise
-    # counted here, in the worker, not by the loader: the load is a batch's critical path
-    lines = {segment.name: count_lines(segment) for segment in segments}
     return builder.result(chunk_id, files, lines)
 
 

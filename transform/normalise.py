@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import orjson
 
-from genius_wh.tables import ACTION_TABLES, EVENT_TABLES
+from genius_wh.tables import ACTION_TABLES, EVENT_HEAD, EVENT_TABLES
 from transform.cards import card_brand, payment_succeeded
 from transform.coerce import BY_TYPE, Converter, describe, to_last4, to_timestamp
 from transform.errors import ConversionError
@@ -37,6 +37,7 @@ _NOT_SENT: Final = frozenset({"event_id", "event_timestamp", "received_at", "car
                               "succeeded", "recorddata"})
 _ENVELOPE: Final = frozenset({"action", "timestamp"})
 _EVENT_TIMESTAMP: Final = 1  # index of event_timestamp in every event table (EVENT_HEAD)
+_OTHER_ACTION: Final = len(EVENT_HEAD)  # index of other_events.action
 _OTHER: Final = "other_events"
 
 Spec = tuple[int, Converter]
@@ -98,7 +99,7 @@ def normalise_event(body: dict[str, Any], *, tz: tzinfo) -> NormalisedEvent:
     if layout.stamp is not None:
         _put(event, _EVENT_TIMESTAMP, body[layout.stamp], to_timestamp, tz)
     if table == _OTHER:
-        event.row[3:5] = [action, json_text(body)]
+        event.row[_OTHER_ACTION:_OTHER_ACTION + 2] = [action, json_text(body)]
         return event
     event.unknown.extend(layout.unknown)
     obj = body.get(layout.obj_key) if layout.obj_key is not None else None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from genius_wh.records import SpoolRecord, decode_record
+from genius_wh.segments import SegmentSlice, read_slice
 from transform.files import write_atomic
 from transform.result import QuarantinedLine
 
@@ -22,17 +24,19 @@ class SpoolLine:
     received_at: datetime
 
 
-def read_segment(path: Path, quarantine_dir: Path) -> Iterator[SpoolLine | QuarantinedLine]:
-    """Each line of a segment, in order; unreadable ones are quarantined byte for byte."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                record = decode_record(raw)
-                received = _received_at(record)
-            except ValueError as exc:
-                yield quarantine_line(path, number, raw, str(exc), quarantine_dir)
-                continue
-            yield SpoolLine(path.name, number, record, received)
+def read_segment(piece: SegmentSlice, quarantine_dir: Path,
+                 ) -> Iterator[SpoolLine | QuarantinedLine]:
+    """Each line of a segment slice, in order; unreadable ones are quarantined byte for byte."""
+    number = piece.first_line
+    for raw in io.BytesIO(read_slice(piece)):  # splits after b"\n" only
+        try:
+            record = decode_record(raw)
+            received = _received_at(record)
+        except ValueError as exc:
+            yield quarantine_line(piece.path, number, raw, str(exc), quarantine_dir)
+        else:
+            yield SpoolLine(piece.name, number, record, received)
+        number += 1
 
 
 def _received_at(record: SpoolRecord) -> datetime:

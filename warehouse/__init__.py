@@ -1,59 +1,30 @@
-"""warehouse: loads the lake into DuckDB exactly once; readers go through `connect()`."""
+"""warehouse: loads the staged chunks into the DuckLake warehouse exactly once; readers go
+through `connect()`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from genius_wh.layout import DataLayout
+from genius_wh.settings import Settings, load_settings
+from warehouse.lakehouse import lake_config, open_lake
 
 
-def connect(data_dir: str | Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the newest published snapshot of the warehouse.
+def connect(data_dir: str | Path | None = None, *, as_of: datetime | None = None,
+            settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse, with every table and view.
 
-    Holding it for hours never blocks a batch; reconnect to see newer data.
+    It reads the newest committed snapshot (or the one current at `as_of`, within
+    `snapshot_retention_hours`); holding it for hours never blocks a batch, and a new query
+    on it after a batch's commit sees that commit.
     """
-    from warehouse.snapshots import newest_snapshot
-
-    layout = DataLayout(root=Path(data_dir) if data_dir is not None else _default_data_dir())
-    snapshot = newest_snapshot(layout)
-    if snapshot is None:
-        snapshot = initialise(layout)
-    try:
-        return duckdb.connect(str(snapshot), read_only=True)
-    except duckdb.IOException:
-        # pruned between listing and opening: a newer one exists now
-        newest = newest_snapshot(layout) or initialise(layout)
-        return duckdb.connect(str(newest), read_only=True)
-
-
-def initialise(layout: DataLayout, *, tz: str | None = None) -> Path:
-    """Create the empty warehouse (if missing) and publish its first snapshot."""
-    from genius_wh.settings import load_settings
-    from warehouse.loader import open_writer
-    from warehouse.locks import batch_lock
-    from warehouse.schema import ensure_schema
-    from warehouse.snapshots import newest_snapshot, publish_snapshot
-
-    layout.ensure()
-    with batch_lock(layout, blocking=True):
-        existing = newest_snapshot(layout)
-        if existing is not None:
-            return existing
-        con = open_writer(layout.warehouse, wait_seconds=30)
-        try:
-            ensure_schema(con, tz=tz or load_settings().timezone)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        return publish_snapshot(layout)
-
-
-def _default_data_dir() -> Path:
-    from genius_wh.settings import load_settings
-
-    return load_settings().data_dir
+    if settings is None:
+        settings = load_settings(data_dir=data_dir) if data_dir is not None else load_settings()
+    elif data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": Path(data_dir)})
+    return open_lake(lake_config(settings), read_only=True, as_of=as_of)
 
 
 __all__ = ["connect"]

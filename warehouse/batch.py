@@ -1,32 +1,36 @@
-"""One batch: recovery first, seal abandoned segments, claim chunks, transform, load exactly
-once, archive, publish a snapshot for readers (docs/DESIGN.md, "Chunks, exactly once")."""
+"""One batch: seal abandoned segments, find what is left to load of every ready and open
+segment from the ledger, transform, load exactly once, archive (docs/DESIGN.md, "Chunks,
+exactly once"). Readers see each commit at once: there is nothing to publish."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import chain, islice
-from pathlib import Path
 
 import duckdb
 
 from genius_wh.layout import DataLayout
-from genius_wh.segments import list_ready, seal_abandoned
+from genius_wh.segments import SegmentSlice, list_open, list_ready, seal_abandoned
 from genius_wh.settings import Settings
 from warehouse.chunks import (
     apply_retention,
     archive,
-    chunk_segments,
-    claim,
+    clear_staging,
     iter_chunks,
+    loaded_ready,
     new_chunk_id,
-    working_chunks,
+    nothing_new,
+    plan_slices,
+    recover_working,
+    remember_loaded,
 )
 from warehouse.errors import BatchFailed, WarehouseBusy
-from warehouse.ledger import finish_batch, start_batch
-from warehouse.loader import loaded_segments, open_writer
+from warehouse.lakehouse import lake_config, open_lake
+from warehouse.ledger import record_batch_row
+from warehouse.loader import ledger_positions, transaction, tune_writer
+from warehouse.locks import batch_lock, writer_lock
 from warehouse.pipeline import (
     BatchReport,
     Prepared,
@@ -35,112 +39,104 @@ from warehouse.pipeline import (
     load_stream,
     transform_executor,
 )
-from warehouse.schema import ensure_schema
-from warehouse.snapshots import publish_snapshot
+from warehouse.schema import ensure_schema, view_options
 
 log = logging.getLogger(__name__)
 
-def run_batch(settings: Settings, *, lock_wait_seconds: float | None = None) -> BatchReport:
-    """Run one batch now (what `genius-wh batch` and the scheduled job call).
-
-    lock_wait_seconds: how long to wait for a DuckDB client holding warehouse.duckdb
-    (default: setting warehouse_lock_wait_seconds).
-    """
-    from warehouse.locks import batch_lock
-
+def run_batch(settings: Settings) -> BatchReport:
+    """Run one batch now (what `genius-wh batch` and the scheduled job call): every event
+    answered 200 before it started is loaded, open segments of live receivers included."""
     layout = DataLayout(root=settings.data_dir).ensure()
     with batch_lock(layout) as held:
         if not held:
             return BatchReport(skipped="another batch is running")
         seal_abandoned(layout)
-        if not working_chunks(layout) and not list_ready(layout):
+        recover_working(layout)
+        if nothing_new(layout):
             _record_metrics(layout, Tally(), ok=True)
             return BatchReport()
-        wait = (settings.warehouse_lock_wait_seconds if lock_wait_seconds is None
-                else lock_wait_seconds)
-        return _run_locked(settings, layout, wait)
+        clear_staging(layout)
+        config = lake_config(settings)
+        with writer_lock(config):
+            con = open_lake(config, read_only=False)
+            try:
+                return _run_open(settings, layout, con)
+            finally:
+                con.close()
 
 
-def _run_locked(settings: Settings, layout: DataLayout, lock_wait: float) -> BatchReport:
-    """The batch proper, under the batch lock, with the warehouse open for writing."""
+def _run_open(settings: Settings, layout: DataLayout,
+              con: duckdb.DuckDBPyConnection) -> BatchReport:
+    """The batch proper, under the writer locks, with the warehouse attached for writing."""
+    tune_writer(con)
+    apply_schema(con, settings)
+    ready, live = list_ready(layout), list_open(layout)
+    positions = ledger_positions(con, [p.name for p in ready + live])
+    archive(layout, loaded_ready(ready, positions), datetime.now(settings.tz).date())
+    slices = plan_slices([p for p in ready if p.exists()], live, positions)
     tally = Tally()
-    con = open_writer(layout.warehouse, wait_seconds=lock_wait)
+    if not slices:
+        remember_loaded(layout, live, positions, slices)
+        _record_metrics(layout, tally, ok=True)
+        return tally.report()
+    started = datetime.now(UTC)
     try:
-        ensure_schema(con, tz=settings.timezone)
-        batch_id = start_batch(con)
-        try:
-            load_pending(settings, layout, con, tally)
-        except Exception as exc:
-            message = f"batch {batch_id} failed: {type(exc).__name__}: {exc}"
-            _record_failure(con, layout, batch_id, tally, message)
-            raise BatchFailed(f"{message} (its segments stay in spool/working/ and the next "
-                              "batch retries them)") from exc
-        finish_batch(con, batch_id, tally, outcome="ok", message=None)
-    except BaseException:
-        con.close()
-        raise
-    _close_and_publish(con, layout)
-    apply_retention(layout, datetime.now(settings.tz).date(), settings.archive_retention_days)
+        load_pending(settings, layout, con, slices, tally)
+    except Exception as exc:
+        message = f"batch failed: {type(exc).__name__}: {exc}"
+        _record_failure(con, layout, started, tally, message)
+        raise BatchFailed(f"{message} (nothing of the failed chunk was committed; the next "
+                          "batch loads it again)") from exc
+    with transaction(con):
+        record_batch_row(con, started, tally, outcome="ok", message=None)
+    remember_loaded(layout, live, positions, slices)
     _record_metrics(layout, tally, ok=True)
+    apply_retention(layout, datetime.now(settings.tz).date(), settings.archive_retention_days)
     return tally.report()
 
 
-def _record_failure(con: duckdb.DuckDBPyConnection, layout: DataLayout, batch_id: int,
+def apply_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Create or update the fixed schema (its own small transaction, only when it changed)."""
+    with transaction(con):
+        ensure_schema(con, tz=settings.timezone, views=view_options(settings))
+
+
+def _record_failure(con: duckdb.DuckDBPyConnection, layout: DataLayout, started: datetime,
                     tally: Tally, message: str) -> None:
     """Record a failed batch in _batches and /metrics (best effort: the warehouse itself
     may be what failed, and the original error must reach the caller)."""
     _record_metrics(layout, tally, ok=False)
     try:
-        finish_batch(con, batch_id, tally, outcome="failed", message=message)
-        _close_and_publish(con, layout)
+        with transaction(con):
+            record_batch_row(con, started, tally, outcome="failed", message=message)
     except (duckdb.Error, OSError) as exc:
-        log.error("could not record the failed batch %d: %s", batch_id, exc)
-
-
-def claimed_folders(settings: Settings, layout: DataLayout, tally: Tally) -> Iterator[Path]:
-    """Chunk folders in load order: those left in working/ first, then fresh claims (made
-    lazily, one chunk at a time, so a large backlog is never claimed at once)."""
-    yield from working_chunks(layout)
-    for segments in iter_chunks(list_ready(layout), settings.batch_max_events):
-        tally.oldest = min(filter(None, [tally.oldest, _segment_time(segments[0])]),
-                           default=None)
-        yield claim(layout, segments, new_chunk_id())
+        log.error("could not record the failed batch: %s", exc)
 
 
 def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
-                 tally: Tally) -> None:
-    """Recover working/ chunks first, then claim and load the ready segments chunk by chunk
-    (warehouse/pipeline.py); a group's segments are archived once its transaction commits."""
-    folders = claimed_folders(settings, layout, tally)
-    ahead = list(islice(folders, 2))
+                 slices: list[SegmentSlice], tally: Tally) -> None:
+    """Transform and load the slices chunk by chunk (warehouse/pipeline.py); once a group
+    commits, its sealed segments that are loaded to their end move to the archive."""
+    chunks = iter_chunks(slices, settings.batch_max_events)
+    ahead = list(islice(chunks, 2))
     executor, workers = transform_executor(many=len(ahead) > 1)
     with executor:
-        transformer = Transformer(executor=executor, lake_dir=layout.lake,
+        transformer = Transformer(executor=executor, lake_dir=layout.staging,
                                   quarantine_dir=layout.quarantine, tz=settings.tz)
-        chunks = (prepare_chunk(transformer, con, folder) for folder in chain(ahead, folders))
+        prepared = (transformer.start(group, new_chunk_id()) for group in chain(ahead, chunks))
 
         def archive_group(done: list[Prepared]) -> None:
             for chunk in done:
-                assert chunk.folder is not None
-                archive(layout, chunk.folder, datetime.now(settings.tz).date())
+                tally.oldest = min(filter(None, [tally.oldest, *map(_slice_time, chunk.slices)]),
+                                   default=None)
+            finished = [p.path for chunk in done for p in chunk.slices if p.sealed]
+            archive(layout, finished, datetime.now(settings.tz).date())
 
-        load_stream(con, chunks, workers=workers, tally=tally, committed=archive_group)
-
-
-def prepare_chunk(transformer: Transformer, con: duckdb.DuckDBPyConnection,
-                  folder: Path) -> Prepared:
-    """Start transforming a chunk folder unless the ledger already has its segments."""
-    segments = chunk_segments(folder)
-    if not segments or loaded_segments(con, [p.name for p in segments]):
-        return Prepared(segments=segments, transform=None, folder=folder)
-    return transformer.start(segments, folder.name, folder)
+        load_stream(con, prepared, workers=workers, tally=tally, committed=archive_group)
 
 
-def _close_and_publish(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:
-    """CHECKPOINT, close the writer and publish a snapshot for readers."""
-    con.execute("CHECKPOINT")
-    con.close()
-    publish_snapshot(layout)
+def _slice_time(piece: SegmentSlice) -> float | None:
+    return _segment_time(piece.path)
 
 
 def _segment_time(path: Path) -> float | None:

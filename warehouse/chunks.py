@@ -1,5 +1,7 @@
-"""The chunk protocol on the spool: claim ready segments into working/<chunk_id>/, archive
-them once loaded, apply the archive retention. The folder a segment sits in is its state."""
+"""The chunk protocol on the spool: what is left to load of each ready and open segment
+(from the ledger's positions), chunks of it, archiving once a sealed segment is loaded to
+its end, the archive retention. The folder a segment sits in is its state; how far it was
+loaded is in the warehouse's `_spool_ledger`, committed with the rows."""
 
 from __future__ import annotations
 
@@ -10,9 +12,12 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from genius_wh.durable import fsync_path
+import orjson
+
+from genius_wh.durable import atomic_write, fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
-from genius_wh.segments import count_lines
+from genius_wh.segments import SegmentSlice, complete_end, list_open, list_ready, read_slice
+from warehouse.loader import Position
 
 
 def new_chunk_id(now: datetime | None = None) -> str:
@@ -21,57 +26,121 @@ def new_chunk_id(now: datetime | None = None) -> str:
     return f"{moment.strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(3)}"
 
 
-def iter_chunks(ready: list[Path], max_events: int) -> Iterator[list[Path]]:
-    """Chunks of the ready segments, counted lazily (one chunk's lines at a time)."""
-    current: list[Path] = []
-    lines = 0
+def plan_slices(ready: list[Path], live: list[Path],
+                positions: dict[str, Position]) -> list[SegmentSlice]:
+    """What is left to load of each ready (sealed) and open (live) segment, from where the
+    ledger says it was loaded up to; empty slices are left out."""
+    slices: list[SegmentSlice] = []
+    for paths, sealed in ((ready, True), (live, False)):
+        for path in paths:
+            known = positions.get(path.name)
+            start = known.offset if known else 0
+            try:
+                end = complete_end(path, start, sealed=sealed)
+            except FileNotFoundError:
+                continue  # sealed or archived meanwhile: the next batch sees it
+            if end > start:
+                slices.append(SegmentSlice(path=path, start=start, end=end, sealed=sealed,
+                                           first_line=(known.line if known else 0) + 1))
+    return sorted(slices, key=lambda piece: piece.name)
+
+
+def loaded_ready(ready: list[Path], positions: dict[str, Position]) -> list[Path]:
+    """Ready segments the ledger holds to their end (loaded, not archived yet)."""
+    done = []
     for path in ready:
+        known = positions.get(path.name)
         try:
-            count = count_lines(path)
+            if known is not None and known.offset >= path.stat().st_size:
+                done.append(path)
         except FileNotFoundError:
-            continue  # claimed by someone else meanwhile
+            continue
+    return done
+
+
+def iter_chunks(slices: list[SegmentSlice], max_events: int) -> Iterator[list[SegmentSlice]]:
+    """Chunks of about max_events lines (a slice is never split), counted lazily."""
+    current: list[SegmentSlice] = []
+    lines = 0
+    for piece in slices:
+        try:
+            count = read_slice(piece).count(b"\n")
+        except FileNotFoundError:
+            continue
         if current and lines + count > max_events:
             yield current
             current, lines = [], 0
-        current.append(path)
+        current.append(piece)
         lines += count
     if current:
         yield current
 
 
-def claim(layout: DataLayout, segments: list[Path], chunk_id: str) -> Path:
-    """Move segments into spool/working/<chunk_id>/ (atomic renames) and return the folder."""
-    folder = layout.spool_working / chunk_id
-    folder.mkdir(parents=True)
-    for path in segments:
-        os.replace(path, folder / path.name)
-    fsync_path(folder)
-    fsync_path(layout.spool_ready)
-    return folder
-
-
-def working_chunks(layout: DataLayout) -> list[Path]:
-    """Chunk folders left in spool/working/ by an earlier run, oldest first."""
+def recover_working(layout: DataLayout) -> None:
+    """Put segments a batch of the earlier layout left in spool/working/ back in ready/."""
     if not layout.spool_working.is_dir():
-        return []
-    return sorted((p for p in layout.spool_working.iterdir() if p.is_dir()),
-                  key=lambda p: p.name)
+        return
+    for folder in sorted(p for p in layout.spool_working.iterdir() if p.is_dir()):
+        for path in sorted(folder.glob(f"*{SEGMENT_SUFFIX}")):
+            os.replace(path, layout.spool_ready / path.name)
+        fsync_path(layout.spool_ready)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def chunk_segments(folder: Path) -> list[Path]:
-    """The segments of one chunk folder, by name."""
-    return sorted(folder.glob(f"*{SEGMENT_SUFFIX}"), key=lambda p: p.name)
-
-
-def archive(layout: DataLayout, folder: Path, day: date) -> None:
-    """Move a loaded chunk's segments to spool/archive/<day>/ and remove its folder."""
+def archive(layout: DataLayout, paths: list[Path], day: date) -> None:
+    """Move fully loaded ready segments to spool/archive/<day>/."""
+    if not paths:
+        return
     target = layout.spool_archive / day.isoformat()
     target.mkdir(parents=True, exist_ok=True)
-    for path in chunk_segments(folder):
-        os.replace(path, target / path.name)
+    for path in paths:
+        try:
+            os.replace(path, target / path.name)
+        except FileNotFoundError:
+            continue  # archived by a batch that was killed after the move
     fsync_path(target)
-    shutil.rmtree(folder, ignore_errors=True)
-    fsync_path(layout.spool_working)
+    fsync_path(layout.spool_ready)
+
+
+#: Open segments' sizes as of the last committed batch: a hint (never ahead of the ledger)
+#: that lets a batch with nothing new return without opening the warehouse.
+_HINT = ".loaded-sizes.json"
+
+
+def nothing_new(layout: DataLayout) -> bool:
+    """True when no ready segment waits and no open one grew since the last batch."""
+    if list_ready(layout):
+        return False
+    try:
+        hint = orjson.loads((layout.spool / _HINT).read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        hint = {}
+    for path in list_open(layout):
+        try:
+            if path.stat().st_size != hint.get(path.name):
+                return False
+        except FileNotFoundError:
+            return False
+    return True
+
+
+def remember_loaded(layout: DataLayout, live: list[Path], positions: dict[str, Position],
+                    slices: list[SegmentSlice]) -> None:
+    """Record how far each open segment is loaded once the batch committed (nothing_new)."""
+    loaded = {name: position.offset for name, position in positions.items()}
+    loaded.update({piece.name: piece.end for piece in slices})
+    sizes = {path.name: loaded[path.name] for path in live if path.name in loaded}
+    atomic_write(layout.spool / _HINT, orjson.dumps(sizes))
+
+
+def clear_staging(layout: DataLayout) -> None:
+    """Remove staging files a killed batch left behind (under the batch lock)."""
+    if layout.staging.is_dir():
+        for entry in layout.staging.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
 
 def expired_archive_days(days: list[str], today: date, retention_days: int) -> list[str]:

@@ -4,12 +4,13 @@
 - each column has a value type (what its values need: NULL, BOOLEAN, BIGINT, DOUBLE,
   VARCHAR or JSON, kept in `_recorddata_columns`) and a physical type (NULL-only columns are
   BOOLEAN, the narrowest, so they widen freely later);
-- `apply_plan` runs ADD COLUMN / ALTER ... TYPE ... USING inside the caller's transaction.
+- `apply_plan` runs the changes (`change_sql`) inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import duckdb
 
@@ -61,26 +62,40 @@ def plan_columns(current: dict[str, str], needed: dict[str, str]) -> list[Column
     return changes
 
 
-def widen_expression(change: ColumnChange) -> str:
-    """The USING expression that converts existing values to the wider type."""
-    column = quote(change.column)
-    target = change.physical_type
-    if change.old_value_type == NULL:
-        return f"CAST(NULL AS {target})"
-    if target == "JSON":
-        return f"CAST(CAST({column} AS VARCHAR) AS JSON)"
-    return f"CAST({column} AS {target})"
+#: Promotions DuckLake makes in place (metadata only): old physical type -> new ones.
+IN_PLACE: Final[dict[str, tuple[str, ...]]] = {"BOOLEAN": ("BIGINT",), "BIGINT": ("DOUBLE",)}
 
 
-def change_sql(change: ColumnChange) -> str:
-    """ADD COLUMN or ALTER COLUMN ... TYPE ... USING for one change."""
+def change_sql(change: ColumnChange) -> list[str]:
+    """The statements of one change, inside the load transaction (earlier rows kept).
+
+    - a new column: ADD COLUMN;
+    - a column that held only nulls: dropped and added again with the new type;
+    - BOOLEAN -> BIGINT -> DOUBLE: DuckLake's own in-place promotion;
+    - to VARCHAR or JSON (DuckLake refuses these): a new column filled from the old one
+      cast to text, the old dropped, the new renamed (this rewrites the table's rows once).
+    """
     table = quote(SESSION_RECORDDATA)
+    column, target = quote(change.column), change.physical_type
     if change.is_add:
-        return f"ALTER TABLE {table} ADD COLUMN {quote(change.column)} {change.physical_type}"
-    if physical_type(change.old_value_type or NULL) == change.physical_type:
-        return ""  # value type moved (NULL -> BOOLEAN) without a column change
-    return (f"ALTER TABLE {table} ALTER COLUMN {quote(change.column)} "
-            f"TYPE {change.physical_type} USING {widen_expression(change)}")
+        return [f"ALTER TABLE {table} ADD COLUMN {column} {target}"]
+    old = physical_type(change.old_value_type or NULL)
+    if old == target:
+        return []  # value type moved (NULL -> BOOLEAN) without a column change
+    if change.old_value_type == NULL:
+        return [f"ALTER TABLE {table} DROP COLUMN {column}",
+                f"ALTER TABLE {table} ADD COLUMN {column} {target}"]
+    if target in IN_PLACE.get(old, ()):
+        return [f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {target}"]
+    if old == "BOOLEAN" and target == "DOUBLE":
+        return [f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT",
+                f"ALTER TABLE {table} ALTER COLUMN {column} TYPE DOUBLE"]
+    scratch = quote(change.column + "__widened")
+    return [f"ALTER TABLE {table} ADD COLUMN {scratch} {target}",
+            f"UPDATE {table} SET {scratch} = CAST(CAST({column} AS VARCHAR) AS {target}) "
+            f"WHERE {column} IS NOT NULL",
+            f"ALTER TABLE {table} DROP COLUMN {column}",
+            f"ALTER TABLE {table} RENAME COLUMN {scratch} TO {column}"]
 
 
 def current_value_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -92,11 +107,11 @@ def current_value_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def apply_plan(con: duckdb.DuckDBPyConnection, changes: list[ColumnChange]) -> None:
     """Run the changes and record the new value types (inside the caller's transaction)."""
     for change in changes:
-        statement = change_sql(change)
-        if statement:
+        for statement in change_sql(change):
             con.execute(statement)
     if not changes:
         return
-    con.executemany(
-        "INSERT OR REPLACE INTO _recorddata_columns VALUES (?, ?)",
-        [[change.column, change.new_value_type] for change in changes])
+    names = [change.column for change in changes]
+    con.execute("DELETE FROM _recorddata_columns WHERE list_contains(?, column_name)", [names])
+    con.executemany("INSERT INTO _recorddata_columns VALUES (?, ?)",
+                    [[change.column, change.new_value_type] for change in changes])

@@ -13,7 +13,7 @@ import time as clock
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,9 +23,15 @@ import pyarrow.parquet as pq
 
 from genius_wh.durable import fsync_path
 from genius_wh.layout import DataLayout
+from genius_wh.segments import list_ready
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
+from warehouse.batch import run_batch
 from warehouse.errors import WarehouseError
+from warehouse.lakehouse import lake_config, open_lake
+from warehouse.loader import Position, ledger_positions
+
+_NONE: Final = Position(offset=-1, line=0, sealed=False)
 
 MANIFEST: Final = "_manifest.json"
 #: How long the export waits for a batch that another process is running.
@@ -72,14 +78,15 @@ def export_date(settings: Settings, day: date | None = None) -> ExportReport:
     layout = DataLayout(root=settings.data_dir).ensure()
     _load_everything(settings)
     start, end = local_window(day, settings.tz)
-    from warehouse import connect
-
     rows: dict[str, int] = {}
-    with connect(settings.data_dir) as con:
+    with open_lake(lake_config(settings), read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")
+        _check_complete(con, layout, end)
+        con.execute("BEGIN TRANSACTION")  # every table from one snapshot
         for table, select in EXPORT_QUERIES.items():
             rows[table] = _write_table(con, select, [start, end],
                                        export_path(layout, table, day))
+        con.execute("COMMIT")
     _update_manifest(layout, day, rows)
     return ExportReport(day=day, rows=rows, folder=layout.exports)
 
@@ -89,10 +96,31 @@ def export_path(layout: DataLayout, table: str, day: date) -> Path:
     return layout.exports / table / f"date={day.isoformat()}" / f"{table}.parquet"
 
 
+def _check_complete(con: duckdb.DuckDBPyConnection, layout: DataLayout, end: datetime) -> None:
+    """Refuse a date while the spool still holds anything the warehouse has not loaded:
+    each ready segment must be in the ledger to its end (the batch just run loaded every
+    open one up to then)."""
+    ready = list_ready(layout)
+    positions = ledger_positions(con, [path.name for path in ready])
+    missing = [path.name for path in ready
+               if path.exists() and positions.get(path.name, _NONE).offset < path.stat().st_size
+               and _segment_start(path) < end]
+    if missing:
+        raise ExportFailed(f"{len(missing)} spool segments of that date are not loaded yet "
+                           f"(first: {missing[0]}); run `genius-wh batch`, then export again")
+
+
+def _segment_start(path: Path) -> datetime:
+    """Creation time encoded in a segment name (its events were received after it)."""
+    try:
+        return datetime.strptime(path.name.split("-", 1)[0], "%Y%m%dT%H%M%S%f").replace(
+            tzinfo=UTC)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
 def _load_everything(settings: Settings) -> None:
     """Run a batch; if another one is running, wait for it and run one more."""
-    from warehouse.batch import run_batch
-
     deadline = clock.monotonic() + BATCH_WAIT_SECONDS
     while run_batch(settings).skipped:
         if clock.monotonic() > deadline:

@@ -1,41 +1,31 @@
-"""The `_batches` table: one row per batch with its outcome and rows per table."""
+"""The `_batches` table: one row per batch that loaded something or failed, with its
+outcome and rows per table (an empty batch writes nothing, so a short interval is cheap)."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import duckdb
 
 from warehouse.schema import LOADED_TABLES
-from warehouse.sql import quote
+from warehouse.sql import quote_all
 
 if TYPE_CHECKING:
     from warehouse.pipeline import Tally
 
 
-def start_batch(con: duckdb.DuckDBPyConnection) -> int:
-    """Insert a 'running' row and return the batch id.
-
-    Runs under the batch lock, so an earlier row still 'running' was killed: it is marked
-    'interrupted' (its chunks were loaded or are recovered by this batch).
-    """
-    con.execute("UPDATE _batches SET outcome = 'interrupted', message = 'the batch process "
-                "ended without finishing (killed?); recovered by the next batch' "
-                "WHERE outcome = 'running'")
-    row = con.execute("SELECT coalesce(max(id), 0) + 1 FROM _batches").fetchone()
-    batch_id = int(row[0]) if row else 1
-    con.execute("INSERT INTO _batches (id, started, outcome) VALUES (?, ?, 'running')",
-                [batch_id, datetime.now(UTC)])
+def record_batch_row(con: duckdb.DuckDBPyConnection, started: datetime, tally: Tally, *,
+                     outcome: str, message: str | None) -> str:
+    """Insert a batch's row (in the caller's transaction); returns its id, sortable by time
+    and unique across loaders on several machines."""
+    batch_id = f"{started.astimezone(UTC).strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(3)}"
+    columns = ["id", "started", "finished", "outcome", "message", "chunks", "events",
+               "quarantined", "issues", *(f"rows_{table}" for table in LOADED_TABLES)]
+    values = [batch_id, started, datetime.now(UTC), outcome, message, tally.chunks,
+              tally.events, tally.quarantined, tally.issues,
+              *(tally.rows[table] for table in LOADED_TABLES)]
+    con.execute(f"INSERT INTO _batches ({quote_all(columns)}) VALUES "
+                f"({', '.join('?' * len(values))})", values)
     return batch_id
-
-
-def finish_batch(con: duckdb.DuckDBPyConnection, batch_id: int, tally: Tally, *,
-                 outcome: str, message: str | None) -> None:
-    """Record a batch's end, outcome, message and totals."""
-    sets = ", ".join(f"{quote('rows_' + table)} = ?" for table in LOADED_TABLES)
-    con.execute(
-        f"UPDATE _batches SET finished = ?, outcome = ?, message = ?, chunks = ?, events = ?, "
-        f"quarantined = ?, issues = ?, {sets} WHERE id = ?",
-        [datetime.now(UTC), outcome, message, tally.chunks, tally.events, tally.quarantined,
-         tally.issues, *(tally.rows[table] for table in LOADED_TABLES), batch_id])

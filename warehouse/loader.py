@@ -1,110 +1,47 @@
-"""The one writer: opens warehouse.duckdb (waiting while someone else holds it) and loads
-each chunk in ONE transaction, keyed by event_id and the `_loaded_segments` ledger."""
+"""The one writer: loads transformed chunks into the DuckLake warehouse exactly once.
+
+- a chunk's rows, its bookkeeping and the spool position it reached (`_spool_ledger`:
+  segment, byte offset, line) commit in ONE DuckLake transaction, so a kill at any instant
+  leaves either all of it or none, and the next batch starts where the ledger says;
+- `event_id` is unique for all time, kept by the loader (DuckLake has no key constraints):
+  a new row is compared only with the rows of the same event time (DEDUPE_TIME; a
+  redelivery carries the same event object, hence the same time), so the cost follows the
+  chunk, not the history; tables whose events have no time of their own are compared with
+  the rows received in the DEDUPE_WINDOW_DAYS before the chunk's events;
+- session_recorddata rows load only for the session_ended rows that were new.
+"""
 
 from __future__ import annotations
 
-import logging
-import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
 
 import duckdb
-import psutil
 import pyarrow as pa
 
-from genius_wh.segments import count_lines
-from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
+from genius_wh.segments import SegmentSlice
+from genius_wh.tables import DEDUPE_TIME, EVENT_TABLES, SESSION_RECORDDATA
 from transform.result import ChunkResult
-from warehouse.errors import WarehouseBusy
 from warehouse.evolve import apply_plan, current_value_types, plan_columns
 from warehouse.schema import LOADED_TABLES, create_session_flat
 from warehouse.sql import quote, quote_all
 
-log = logging.getLogger(__name__)
-
-_PID = re.compile(r"PID (\d+)")
-FIRST_WAIT = 0.05
-MAX_WAIT = 2.0
-#: DuckDB's memory for a load transaction: this much for the chunks being appended (it
-#: spills beyond it; 256 MiB kept the loads as fast as 512 MiB and the batch with its
-#: transform workers under 1 GiB) ...
-WRITER_BASE_MEMORY = 256 * 2**20
-#: ... plus this much per row already loaded: the event_id primary-key indexes must stay in
-#: memory (about 75 bytes per key measured); a fixed limit would fail once the warehouse grows.
-WRITER_MEMORY_PER_ROW = 128
-#: ... plus this much per row the transaction may add: its own primary-key entries (~73 bytes
-#: a row measured) on top of the row groups being built.
-WRITER_MEMORY_PER_NEW_ROW = 64
-#: WAL size that makes DuckDB checkpoint on commit. The default (16 MiB) checkpointed after
-#: nearly every chunk, rewriting the growing event_id indexes each time (chunk loads grew from
-#: 1.5 s to 8 s over 1M events); committed chunks are durable in the WAL, and the batch
-#: CHECKPOINTs once at its end before publishing a snapshot.
-WRITER_CHECKPOINT_THRESHOLD = "1GiB"
+#: Rows without an event time of their own are compared with those received up to this long
+#: before the chunk's earliest event.
+DEDUPE_WINDOW_DAYS: Final = 7
+#: Above this many distinct event days in a chunk, one range covers them all.
+MAX_DEDUPE_DAYS: Final = 8
+#: DuckDB's memory for the writer (it spills beyond it).
+WRITER_MEMORY: Final = "512MiB"
 
 
-def lock_holder(message: str) -> str:
-    """'PID n (command line)' of the process named in DuckDB's lock error, or 'unknown'."""
-    match = _PID.search(message)
-    if match is None:
-        return "an unknown process"
-    pid = int(match.group(1))
-    try:
-        command = " ".join(psutil.Process(pid).cmdline()) or "?"
-    except psutil.Error:
-        command = "gone"
-    return f"PID {pid} ({command})"
-
-
-def _try_open(path: Path) -> duckdb.DuckDBPyConnection | str:
-    """A writable connection, or the holder's description when the file is locked."""
-    try:
-        return duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        return lock_holder(str(exc))
-
-
-def open_writer(path: Path, *, wait_seconds: float) -> duckdb.DuckDBPyConnection:
-    """Open warehouse.duckdb for writing; retry with backoff while another process holds it.
-
-    Raises WarehouseBusy naming the holder once `wait_seconds` have passed.
-    """
-    deadline = time.monotonic() + wait_seconds
-    pause = FIRST_WAIT
-    while True:
-        opened = _try_open(path)
-        if isinstance(opened, duckdb.DuckDBPyConnection):
-            opened.execute(f"SET checkpoint_threshold = '{WRITER_CHECKPOINT_THRESHOLD}'")
-            # the transform workers use the other core; a second DuckDB thread gained nothing
-            # for these inserts (measured) and only took CPU from them
-            opened.execute("SET threads = 1")
-            # tables are sets keyed by event_id: no buffers to keep the files' row order
-            opened.execute("SET preserve_insertion_order = false")
-            return opened
-        if time.monotonic() >= deadline:
-            raise WarehouseBusy(
-                f"{path} is held by {opened} (waited {wait_seconds:g} s); close that "
-                "DuckDB client, or read through warehouse.connect() instead; nothing is lost, "
-                "the spool keeps every event until the next batch")
-        log.warning("%s is held by %s; retrying in %.2f s", path, opened, pause)
-        time.sleep(pause)
-        pause = min(MAX_WAIT, pause * 2)
-
-
-def bound_memory(con: duckdb.DuckDBPyConnection, new_rows: int = 0) -> int:
-    """Set DuckDB's memory limit from the rows loaded so far plus the `new_rows` a
-    transaction may add; returns it in bytes."""
-    unions = " + ".join(f"(SELECT count(*) FROM {quote(table)})" for table in LOADED_TABLES)
-    row = con.execute(f"SELECT {unions}").fetchone()
-    loaded = int(row[0] if row else 0)
-    limit = (WRITER_BASE_MEMORY + WRITER_MEMORY_PER_ROW * loaded
-             + WRITER_MEMORY_PER_NEW_ROW * new_rows)
-    con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
-    return limit
+def tune_writer(con: duckdb.DuckDBPyConnection) -> None:
+    """Writer settings: bounded memory, no insertion-order buffers (tables are sets)."""
+    con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+    con.execute("SET preserve_insertion_order = false")
 
 
 @contextmanager
@@ -119,13 +56,25 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
-def loaded_segments(con: duckdb.DuckDBPyConnection, names: list[str]) -> set[str]:
-    """Which of these segment names the ledger already holds."""
+@dataclass(frozen=True, kw_only=True)
+class Position:
+    """How far the ledger says a segment has been loaded."""
+
+    offset: int
+    line: int  # lines loaded (the next slice's first line is line + 1)
+    sealed: bool
+
+
+def ledger_positions(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, Position]:
+    """The loaded position of each of these segments that the ledger knows."""
     if not names:
-        return set()
-    rows = con.execute("SELECT segment FROM _loaded_segments WHERE list_contains(?, segment)",
-                       [names]).fetchall()
-    return {str(row[0]) for row in rows}
+        return {}
+    rows = con.execute(
+        "SELECT segment, max(end_offset), max(end_line), bool_or(sealed) FROM _spool_ledger "
+        "WHERE segment >= ? AND segment <= ? AND list_contains(?, segment) GROUP BY segment",
+        [min(names), max(names), names]).fetchall()
+    return {str(name): Position(offset=int(offset), line=int(line), sealed=bool(sealed))
+            for name, offset, line, sealed in rows}
 
 
 class ChunkLoad:
@@ -136,53 +85,110 @@ class ChunkLoad:
         self.loaded_at = loaded_at
         self.rows = dict.fromkeys(LOADED_TABLES, 0)
 
-    def add(self, result: ChunkResult, segments: list[Path]) -> None:
-        """Insert a chunk's new rows, its bookkeeping and its segments into the ledger."""
+    def add(self, result: ChunkResult, slices: list[SegmentSlice]) -> None:
+        """Insert a chunk's new rows, its bookkeeping and its spool positions."""
         con = self.con
         changes = plan_columns(current_value_types(con), result.recorddata_types)
         if changes:
             apply_plan(con, changes)
             create_session_flat(con)
-        for table in LOADED_TABLES:
-            self.rows[table] += _insert(con, table, result)
-        _record_fields(con, result)
+        con.execute("CREATE OR REPLACE TEMP TABLE chunk_new_ids (event_id VARCHAR)")
+        for table in EVENT_TABLES:
+            self.rows[table] += insert_new(con, table, result, self.loaded_at)
+        self.rows[SESSION_RECORDDATA] += _insert_recorddata(con, result)
+        record_fields(con, result)
         _record_extras(con, result, self.loaded_at)
-        _record_segments(con, result, segments, self.loaded_at)
+        record_slices(con, result, slices, self.loaded_at)
+        con.execute("DROP TABLE temp.chunk_new_ids")
 
 
 @contextmanager
-def loading(con: duckdb.DuckDBPyConnection, *, loaded_at: datetime,
-            new_rows: int = 0) -> Iterator[ChunkLoad]:
-    """ONE transaction for the chunks added to the ChunkLoad; committed on leaving.
-
-    Several chunks per transaction let DuckDB write a table's new rows straight into the
-    database file once they fill a row group (122,880 rows); smaller appends go to the WAL
-    and are written a second time by the next checkpoint.
-    """
-    bound_memory(con, new_rows)
+def loading(con: duckdb.DuckDBPyConnection, *, loaded_at: datetime) -> Iterator[ChunkLoad]:
+    """ONE transaction for the chunks added to the ChunkLoad; committed on leaving."""
     with transaction(con):
         yield ChunkLoad(con, loaded_at)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult) -> int:
-    """Insert the chunk's rows whose event_id is not present yet (first received wins)."""
-    files = [str(path) for path in result.files.get(table, [])]
+def _files(result: ChunkResult, table: str) -> list[str]:
+    return [str(path) for path in result.files.get(table, [])]
+
+
+def insert_new(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult,
+               loaded_at: datetime) -> int:
+    """Insert the chunk's rows of one event table whose event_id is not loaded yet (first
+    received wins); their ids are added to temp.chunk_new_ids."""
+    files = _files(result, table)
     if not files:
         return 0
-    if table == SESSION_RECORDDATA:
-        columns = ["event_id", *result.recorddata_types]
-    else:
-        columns = [name for name, _ in EVENT_TABLES[table]]
-    names = quote_all(columns)
-    row = con.execute(
-        f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM "
-        f"read_parquet(?, union_by_name = true) AS p WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {quote(table)} AS t WHERE t.event_id = p.event_id)", [files]
-    ).fetchone()
+    con.execute("CREATE OR REPLACE TEMP TABLE chunk_rows AS SELECT * FROM "
+                "read_parquet(?, union_by_name = true)", [files])
+    existing = " UNION ALL ".join(_existing_ids(con, table, loaded_at)) or \
+        "SELECT NULL::VARCHAR AS event_id WHERE false"
+    con.execute("CREATE OR REPLACE TEMP TABLE new_ids AS SELECT event_id FROM temp.chunk_rows "
+                f"ANTI JOIN ({existing}) e USING (event_id)")
+    names = quote_all([name for name, _ in EVENT_TABLES[table]])
+    con.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM temp.chunk_rows "
+                "SEMI JOIN temp.new_ids USING (event_id)")
+    row = con.execute("SELECT count(*) FROM temp.new_ids").fetchone()
+    con.execute("INSERT INTO temp.chunk_new_ids SELECT event_id FROM temp.new_ids")
+    con.execute("DROP TABLE temp.chunk_rows")
+    con.execute("DROP TABLE temp.new_ids")
     return int(row[0]) if row else 0
 
 
-def _register(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, object]]) -> bool:
+def _existing_ids(con: duckdb.DuckDBPyConnection, table: str, loaded_at: datetime,
+                  ) -> list[str]:
+    """SELECTs of the loaded event_ids a chunk's rows may repeat, each bounded so that the
+    scan prunes every data file outside it (by the catalog's min/max statistics)."""
+    column = DEDUPE_TIME[table]
+    row = con.execute("SELECT min(received_at) FROM temp.chunk_rows").fetchone()
+    earliest = row[0] if row and row[0] is not None else loaded_at
+    window = _literal_ts(earliest - timedelta(days=DEDUPE_WINDOW_DAYS))
+    base = f"SELECT event_id FROM {quote(table)}"
+    if column is None:
+        return [f"{base} WHERE received_at >= {window}"]
+    col = quote(column)
+    selects = [f"{base} WHERE {col} IS NULL AND received_at >= {window}"]
+    for start, end in _day_ranges(con, col):
+        selects.append(f"{base} WHERE {col} >= {_literal_ts(start)} "
+                       f"AND {col} < {_literal_ts(end)}")
+    return selects
+
+
+def _day_ranges(con: duckdb.DuckDBPyConnection, col: str) -> list[tuple[datetime, datetime]]:
+    """UTC day ranges covering the chunk's event times (one range when they are many)."""
+    rows = con.execute(f"SELECT DISTINCT CAST(timezone('UTC', {col}) AS DATE) AS d FROM "
+                       f"temp.chunk_rows WHERE {col} IS NOT NULL ORDER BY d").fetchall()
+    days: list[date] = [row[0] for row in rows]
+    if not days:
+        return []
+    if len(days) > MAX_DEDUPE_DAYS:
+        return [(_midnight(days[0]), _midnight(days[-1] + timedelta(days=1)))]
+    return [(_midnight(day), _midnight(day + timedelta(days=1))) for day in days]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _literal_ts(moment: datetime) -> str:
+    return f"TIMESTAMPTZ '{moment.isoformat()}'"
+
+
+def _insert_recorddata(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> int:
+    """Insert the recorddata rows of the session_ended rows that were new in this chunk."""
+    files = _files(result, SESSION_RECORDDATA)
+    if not files:
+        return 0
+    names = quote_all(["event_id", *result.recorddata_types])
+    row = con.execute(
+        f"INSERT INTO {quote(SESSION_RECORDDATA)} ({names}) SELECT {names} FROM "
+        "read_parquet(?, union_by_name = true) SEMI JOIN temp.chunk_new_ids "
+        "USING (event_id)", [files]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, Any]]) -> bool:
     """Register rows as a temporary relation; False when there are none."""
     if not rows:
         return False
@@ -190,50 +196,43 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, ob
     return True
 
 
-def _record_fields(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> None:
-    """Upsert recorddata_fields: first_seen min, last_seen max, the column's current type."""
+def record_fields(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> None:
+    """Upsert recorddata_fields (first_seen min, last_seen max, the column's current type)
+    as delete + insert of the chunk's fields: DuckLake has no ON CONFLICT."""
     rows = [{"field": f.field, "column_name": f.column_name, "first_seen": f.first_seen,
              "last_seen": f.last_seen} for f in result.fields]
     if not _register(con, "chunk_fields", rows):
         return
     con.execute(
-        "INSERT INTO recorddata_fields "
-        "SELECT c.field, c.column_name, 'BOOLEAN', c.first_seen, c.last_seen FROM chunk_fields c "
-        "ON CONFLICT (field) DO UPDATE SET "
-        "first_seen = least(recorddata_fields.first_seen, excluded.first_seen), "
-        "last_seen = greatest(recorddata_fields.last_seen, excluded.last_seen)")
+        "CREATE OR REPLACE TEMP TABLE merged_fields AS SELECT c.field, c.column_name, "
+        "coalesce(CASE r.value_type WHEN 'NULL' THEN 'BOOLEAN' ELSE r.value_type END, "
+        "'BOOLEAN') AS column_type, least(c.first_seen, f.first_seen) AS first_seen, "
+        "greatest(c.last_seen, f.last_seen) AS last_seen FROM chunk_fields c "
+        "LEFT JOIN recorddata_fields f USING (field) "
+        "LEFT JOIN _recorddata_columns r ON r.column_name = c.column_name")
     con.unregister("chunk_fields")
-    con.execute(
-        "UPDATE recorddata_fields SET column_type = CASE r.value_type WHEN 'NULL' THEN "
-        "'BOOLEAN' ELSE r.value_type END FROM _recorddata_columns r "
-        "WHERE r.column_name = recorddata_fields.column_name "
-        "AND recorddata_fields.column_type IS DISTINCT FROM "
-        "(CASE r.value_type WHEN 'NULL' THEN 'BOOLEAN' ELSE r.value_type END)")
+    con.execute("DELETE FROM recorddata_fields WHERE field IN "
+                "(SELECT field FROM temp.merged_fields)")
+    con.execute("INSERT INTO recorddata_fields SELECT * FROM temp.merged_fields")
+    con.execute("DROP TABLE temp.merged_fields")
 
 
 def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
                    loaded_at: datetime) -> None:
-    """Insert the chunk's load issues, unknown fields and quarantined lines."""
+    """Append the chunk's load issues, unknown fields and quarantined lines."""
     issues = [{"event_id": i.event_id, "table_name": i.table, "column_name": i.column,
                "value": i.value, "problem": i.problem, "segment": i.segment, "line": i.line,
                "chunk_id": result.chunk_id, "loaded_at": loaded_at} for i in result.issues]
     if _register(con, "chunk_issues", issues):
         # a redelivery of an already loaded event does not record its issues again
-        con.execute(
-            "INSERT INTO _load_issues SELECT * FROM chunk_issues c WHERE NOT EXISTS "
-            "(SELECT 1 FROM _load_issues l WHERE l.event_id = c.event_id "
-            "AND l.table_name = c.table_name AND l.column_name = c.column_name)")
+        con.execute("INSERT INTO _load_issues SELECT * FROM chunk_issues "
+                    "SEMI JOIN temp.chunk_new_ids USING (event_id)")
         con.unregister("chunk_issues")
     unknown = [{"action": u.action, "field": u.field, "count": u.count,
                 "first_seen": u.first_seen, "last_seen": u.last_seen}
                for u in result.unknown_fields]
     if _register(con, "chunk_unknown", unknown):
-        con.execute(
-            "INSERT INTO _unknown_fields SELECT * FROM chunk_unknown "
-            "ON CONFLICT (action, field) DO UPDATE SET "
-            "count = _unknown_fields.count + excluded.count, "
-            "first_seen = least(_unknown_fields.first_seen, excluded.first_seen), "
-            "last_seen = greatest(_unknown_fields.last_seen, excluded.last_seen)")
+        con.execute("INSERT INTO _unknown_fields SELECT * FROM chunk_unknown")
         con.unregister("chunk_unknown")
     quarantined = [{"segment": q.segment, "line": q.line, "reason": q.reason,
                     "path": str(q.path), "chunk_id": result.chunk_id, "loaded_at": loaded_at}
@@ -243,13 +242,12 @@ def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
         con.unregister("chunk_quarantine")
 
 
-def _record_segments(con: duckdb.DuckDBPyConnection, result: ChunkResult,
-                     segments: list[Path], loaded_at: datetime) -> None:
-    """Record the chunk's segments in the ledger (same transaction as the rows)."""
+def record_slices(con: duckdb.DuckDBPyConnection, result: ChunkResult,
+                  slices: list[SegmentSlice], loaded_at: datetime) -> None:
+    """Record how far each segment is loaded (same transaction as the rows)."""
     lines = result.segment_lines
-    rows = [[path.name, result.chunk_id, loaded_at,
-             lines[path.name] if path.name in lines else count_lines(path)]
-            for path in segments]
+    rows = [[piece.name, piece.end, piece.first_line - 1 + lines.get(piece.name, 0),
+             piece.sealed, result.chunk_id, loaded_at] for piece in slices]
     if rows:
-        con.executemany("INSERT OR REPLACE INTO _loaded_segments VALUES (?, ?, ?, ?)", rows)
+        con.executemany("INSERT INTO _spool_ledger VALUES (?, ?, ?, ?, ?, ?)", rows)
 

@@ -5,10 +5,8 @@ transactions: what a batch and a rebuild share.
   while DuckDB loads the current one (the transform and the load share both cores, and the
   transforms' memory is not added to DuckDB's); a single chunk is transformed in a thread
   (no process start-up for the usual small batch);
-- chunks load in order, each as soon as it is transformed, into one transaction until it
-  holds LOAD_GROUP_ROWS new rows: the big tables' new rows then fill DuckDB row groups,
-  which DuckDB writes straight into the database file, instead of into the WAL and again at
-  the checkpoint.
+- chunks load in order, each as soon as it is transformed, into one DuckLake transaction
+  until it holds LOAD_GROUP_ROWS new rows: fewer, larger Parquet files and commits.
 """
 
 from __future__ import annotations
@@ -23,16 +21,14 @@ from pathlib import Path
 
 import duckdb
 
+from genius_wh.segments import SegmentSlice
 from transform import ChunkResult
 from transform.worker import transform_and_trim, transform_pool
 from warehouse.loader import loading
 from warehouse.schema import LOADED_TABLES
 
 #: New rows after which a load transaction commits (and the next chunk starts a new one).
-#: Loading 1M mixed events took 25 s with one transaction per 100,000-event chunk, 15 s in
-#: one. The bound is memory: DuckDB keeps the transaction's primary-key entries in memory,
-#: and 1.2M new rows (600,000 SessionEnded events) filled the writer's 256 MiB.
-LOAD_GROUP_ROWS = 1_500_000
+LOAD_GROUP_ROWS = 1_000_000
 #: Transform worker processes when there is more than one chunk to do.
 TRANSFORM_WORKERS = 2
 
@@ -75,11 +71,10 @@ class Tally:
 
 @dataclass(frozen=True, kw_only=True)
 class Prepared:
-    """A chunk's segments and its transform (None: nothing to load, already in the ledger)."""
+    """A chunk's segment slices and its transform."""
 
-    segments: list[Path]
+    slices: list[SegmentSlice]
     transform: Future[ChunkResult] | None
-    folder: Path | None = None  # a batch's spool/working/<chunk_id>/ folder
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,12 +86,12 @@ class Transformer:
     quarantine_dir: Path
     tz: tzinfo
 
-    def start(self, segments: list[Path], chunk_id: str, folder: Path | None = None) -> Prepared:
+    def start(self, slices: list[SegmentSlice], chunk_id: str) -> Prepared:
         """Submit one chunk's transform."""
         future = self.executor.submit(
-            transform_and_trim, segments, chunk_id=chunk_id, lake_dir=self.lake_dir,
+            transform_and_trim, slices, chunk_id=chunk_id, lake_dir=self.lake_dir,
             quarantine_dir=self.quarantine_dir, tz=self.tz)
-        return Prepared(segments=segments, transform=future, folder=folder)
+        return Prepared(slices=slices, transform=future)
 
 
 def transform_executor(*, many: bool) -> tuple[Executor, int]:
@@ -123,13 +118,13 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
     while window:
         done: list[Prepared] = []
         results: list[ChunkResult] = []
-        with loading(con, loaded_at=datetime.now(UTC), new_rows=group_rows) as load:
+        with loading(con, loaded_at=datetime.now(UTC)) as load:
             while window and sum(load.rows.values()) < group_rows:
                 chunk = window.popleft()
                 window.extend(islice(upcoming, 1))  # keep the workers busy
                 if chunk.transform is not None:
                     result = chunk.transform.result()
-                    load.add(result, chunk.segments)
+                    load.add(result, chunk.slices)
                     results.append(result)
                     loaded(result)
                 done.append(chunk)
@@ -138,3 +133,12 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
         for table, count in load.rows.items():
             tally.rows[table] += count
         committed(done)
+        for result in results:
+            discard_files(result)
+
+
+def discard_files(result: ChunkResult) -> None:
+    """Remove a loaded chunk's staging files (its rows are in the warehouse now)."""
+    for paths in result.files.values():
+        for path in paths:
+            path.unlink(missing_ok=True)

@@ -1,9 +1,16 @@
-"""`genius-wh rebuild`: a new warehouse and lake from spool/archive/, swapped in at the end.
+"""`genius-wh rebuild`: a new warehouse from spool/archive/, swapped in at the end.
 
-Under the batch lock, segments of the archive are replayed in their original chunks (from
-the ledger of the newest snapshot; oldest first, so the first received copy of an event wins
-again and columns widen along the same path) into DATA_DIR/.rebuild/; then
-the new lake and warehouse.duckdb replace the old ones by rename and a snapshot is published.
+Under the batch lock, the archive is replayed in the chunks the ledger recorded (then what
+it does not know, in name order), so the first received copy of an event wins again and
+columns widen along the same path, into
+a new embedded catalog `DATA_DIR/.rebuild/catalog.sqlite` whose data files go to the same
+data path (their names are unique); then the new catalog replaces the old one by rename and
+the old catalog's data files are deleted as orphans. A failure leaves the current warehouse
+untouched. A data dir of the layout before DuckLake (`warehouse.duckdb`, `snapshots/`) is
+migrated this way: its leftovers are removed once the new warehouse is in place.
+
+A shared PostgreSQL catalog is rebuilt only when it is empty (point `catalog` at a new
+database): other loaders may be writing to the one in use.
 """
 
 from __future__ import annotations
@@ -11,30 +18,36 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from genius_wh.durable import fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
-from genius_wh.segments import count_lines
+from genius_wh.segments import SegmentSlice, count_lines
 from genius_wh.settings import Settings
 from transform import ChunkResult
-from warehouse.chunks import new_chunk_id
+from warehouse.chunks import clear_staging, new_chunk_id
 from warehouse.errors import RebuildFailed
-from warehouse.ledger import finish_batch, start_batch
-from warehouse.loader import open_writer
-from warehouse.locks import batch_lock
-from warehouse.pipeline import (
-    BatchReport,
-    Tally,
-    Transformer,
-    load_stream,
-    transform_executor,
+from warehouse.lakehouse import (
+    ALIAS,
+    LakeConfig,
+    WarehouseUnavailable,
+    lake_config,
+    open_lake,
 )
-from warehouse.schema import ensure_schema
-from warehouse.snapshots import newest_snapshot, publish_snapshot
+from warehouse.ledger import record_batch_row
+from warehouse.loader import transaction, tune_writer
+from warehouse.locks import batch_lock, writer_lock
+from warehouse.pipeline import BatchReport, Tally, Transformer, load_stream, transform_executor
+from warehouse.schema import ensure_schema, view_options
+
+_WORK = ".rebuild"
+T = TypeVar("T")
 
 
 def archived_segments(layout: DataLayout) -> list[Path]:
@@ -44,92 +57,118 @@ def archived_segments(layout: DataLayout) -> list[Path]:
     return sorted(layout.spool_archive.glob(f"*/*{SEGMENT_SUFFIX}"), key=lambda p: p.name)
 
 
-def previous_chunks(layout: DataLayout) -> dict[str, str]:
-    """Segment name -> chunk id from the ledger of the newest snapshot (empty if none)."""
-    snapshot = newest_snapshot(layout)
-    if snapshot is None:
-        return {}
-    try:
-        with duckdb.connect(str(snapshot), read_only=True) as con:
-            rows = con.execute("SELECT segment, chunk_id FROM _loaded_segments").fetchall()
-    except duckdb.Error:
-        return {}
-    return {str(segment): str(chunk) for segment, chunk in rows}
-
-
-def plan_rebuild(sizes: list[tuple[Path, int]], known: dict[str, str],
-                 max_events: int) -> list[tuple[str | None, list[Path]]]:
-    """Chunks to replay: the original chunks (by chunk id, so columns widen along the same
-    path and lake files keep their names), then unknown segments in chunks of max_events."""
-    by_chunk: dict[str, list[Path]] = {}
-    unknown: list[tuple[Path, int]] = []
-    for path, count in sizes:
-        chunk = known.get(path.name)
-        if chunk is None:
-            unknown.append((path, count))
-        else:
-            by_chunk.setdefault(chunk, []).append(path)
-    planned: list[tuple[str | None, list[Path]]] = sorted(by_chunk.items())
-    return planned + [(None, group) for group in chunked(unknown, max_events)]
-
-
-def chunked(sizes: list[tuple[Path, int]], max_events: int) -> list[list[Path]]:
-    """Group segments (in order) into chunks of about max_events lines, at least one each."""
-    chunks: list[list[Path]] = []
+def chunked(sizes: list[tuple[T, int]], max_events: int) -> list[list[T]]:
+    """Group items (in order) into chunks of about max_events lines, at least one each."""
+    chunks: list[list[T]] = []
     lines = 0
-    for path, count in sizes:
-        if not chunks or (lines + count > max_events and lines > 0):
+    for path, size in sizes:
+        if not chunks or (lines + size > max_events and lines > 0):
             chunks.append([])
             lines = 0
         chunks[-1].append(path)
-        lines += count
+        lines += size
     return chunks
 
 
+def previous_chunks(config: LakeConfig) -> list[tuple[str, str, int, int]]:
+    """(chunk id, segment, end offset, end line) of every slice the current warehouse's
+    ledger holds, in load order; empty when there is no readable warehouse."""
+    try:
+        with open_lake(config, read_only=True) as con:
+            rows = con.execute("SELECT chunk_id, segment, end_offset, end_line FROM "
+                               "_spool_ledger ORDER BY chunk_id, segment").fetchall()
+    except (WarehouseUnavailable, duckdb.Error):
+        return []
+    return [(str(c), str(s), int(o), int(n)) for c, s, o, n in rows]
+
+
+def plan_rebuild(archived: list[Path], ledger: list[tuple[str, str, int, int]],
+                 max_events: int) -> list[list[SegmentSlice]]:
+    """Chunks to replay: the original chunks' slices first (so columns widen along the same
+    path as they did), then what the ledger does not know, in chunks of max_events."""
+    by_name = {path.name: path for path in archived}
+    chunks: dict[str, list[SegmentSlice]] = {}
+    reached: dict[str, tuple[int, int]] = {}
+    for chunk_id, name, end, line in sorted(ledger, key=lambda r: (r[1], r[2])):
+        path = by_name.get(name)
+        start, first = reached.get(name, (0, 0))
+        if path is None or end <= start:
+            continue
+        chunks.setdefault(chunk_id, []).append(SegmentSlice(
+            path=path, start=start, end=end, first_line=first + 1, sealed=True))
+        reached[name] = (end, line)
+    planned = [chunks[key] for key in sorted(chunks)]
+    rest: list[tuple[SegmentSlice, int]] = []
+    for path in archived:
+        start, first = reached.get(path.name, (0, 0))
+        size = path.stat().st_size
+        if size > start:
+            piece = SegmentSlice(path=path, start=start, end=size, first_line=first + 1,
+                                 sealed=True)
+            rest.append((piece, count_lines(path)))
+    return planned + chunked(rest, max_events)
+
+
 def rebuild(settings: Settings, *, progress: bool) -> BatchReport:
-    """Rebuild lake and warehouse from the spool archive, then swap them in."""
+    """Rebuild the warehouse from the spool archive, then swap it in."""
     layout = DataLayout(root=settings.data_dir).ensure()
-    with batch_lock(layout, blocking=True):
-        work = DataLayout(root=layout.root / ".rebuild")
-        shutil.rmtree(work.root, ignore_errors=True)
-        work.lake.mkdir(parents=True)
+    config = lake_config(settings)
+    with batch_lock(layout, blocking=True), writer_lock(config):
+        clear_staging(layout)
+        target = _target(config, layout)
         try:
-            tally = _build(settings, layout, work, progress=progress)
+            tally = _build(settings, layout, target, progress=progress)
         except Exception as exc:
-            shutil.rmtree(work.root, ignore_errors=True)
+            shutil.rmtree(layout.root / _WORK, ignore_errors=True)
             raise RebuildFailed(f"rebuild failed, the current warehouse is untouched: "
                                 f"{type(exc).__name__}: {exc}") from exc
-        _swap(layout, work)
+        if not config.shared:
+            _swap(layout, config, target)
     return tally.report()
 
 
-def _build(settings: Settings, layout: DataLayout, work: DataLayout, *,
+def _target(config: LakeConfig, layout: DataLayout) -> LakeConfig:
+    """Where the new warehouse is built: a fresh embedded catalog beside the data dir, or
+    the shared catalog itself when it is empty."""
+    if config.shared:
+        with open_lake(config, read_only=False) as con:
+            tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ?",
+                                 [ALIAS]).fetchone()
+        if tables and tables[0]:
+            raise RebuildFailed("the shared catalog already holds a warehouse; create an empty "
+                                "database, point `catalog` at it and run rebuild again")
+        return config
+    work = layout.root / _WORK
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(mode=0o700)
+    return LakeConfig(catalog=f"sqlite:{work / 'catalog.sqlite'}", data_path=config.data_path)
+
+
+def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
            progress: bool) -> Tally:
-    """Load every archived segment into the warehouse under `work` (warehouse/pipeline.py)."""
-    sizes = [(path, count_lines(path)) for path in archived_segments(layout)]
-    plan = plan_rebuild(sizes, previous_chunks(layout), settings.batch_max_events)
+    """Load every archived segment into the target warehouse (warehouse/pipeline.py)."""
+    plan = plan_rebuild(archived_segments(layout), previous_chunks(lake_config(settings)),
+                        settings.batch_max_events)
     tally = Tally()
-    con = open_writer(work.warehouse, wait_seconds=0)
-    try:
-        ensure_schema(con, tz=settings.timezone)
-        batch_id = start_batch(con)
+    with open_lake(target, read_only=False) as con:
+        tune_writer(con)
+        with transaction(con):
+            ensure_schema(con, tz=settings.timezone, views=view_options(settings))
         executor, workers = transform_executor(many=len(plan) > 1)
+        started = datetime.now(UTC)
         with _progress(progress) as bar, executor:
-            task = bar.add_task("rebuild", total=sum(c for _, c in sizes)) if bar else None
+            task = bar.add_task("rebuild", total=len(plan)) if bar else None
 
             def advance(result: ChunkResult) -> None:
                 if bar is not None and task is not None:
-                    bar.advance(task, result.events + len(result.quarantined))
+                    bar.advance(task, 1)
 
-            transformer = Transformer(executor=executor, lake_dir=work.lake,
+            transformer = Transformer(executor=executor, lake_dir=layout.staging,
                                       quarantine_dir=layout.quarantine, tz=settings.tz)
-            chunks = (transformer.start(segments, chunk_id or new_chunk_id())
-                      for chunk_id, segments in plan)
+            chunks = (transformer.start(group, new_chunk_id()) for group in plan)
             load_stream(con, chunks, workers=workers, tally=tally, loaded=advance)
-        finish_batch(con, batch_id, tally, outcome="rebuild", message=None)
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+        with transaction(con):
+            record_batch_row(con, started, tally, outcome="rebuild", message=None)
     return tally
 
 
@@ -137,17 +176,35 @@ def _progress(enabled: bool) -> Progress | nullcontext[None]:
     if not enabled:
         return nullcontext()
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("events"), TimeElapsedColumn())
+                    TextColumn("chunks"), TimeElapsedColumn(),
+                    console=Console(stderr=True))
 
 
-def _swap(layout: DataLayout, work: DataLayout) -> None:
-    """Replace lake and warehouse with the rebuilt ones (renames), publish a snapshot."""
-    old_lake = work.root / "lake.old"
-    if layout.lake.exists():
-        os.replace(layout.lake, old_lake)
-    os.replace(work.lake, layout.lake)
-    layout.warehouse.with_name(layout.warehouse.name + ".wal").unlink(missing_ok=True)
-    os.replace(work.warehouse, layout.warehouse)
-    fsync_path(layout.root)
-    shutil.rmtree(work.root, ignore_errors=True)
-    publish_snapshot(layout)
+def _swap(layout: DataLayout, config: LakeConfig, target: LakeConfig) -> None:
+    """Put the rebuilt catalog in place (rename), then delete the old catalog's data files
+    and what the layout before DuckLake left."""
+    current, built = config.sqlite_file, target.sqlite_file
+    assert current is not None and built is not None
+    for suffix in ("-wal", "-shm"):
+        Path(f"{current}{suffix}").unlink(missing_ok=True)
+    os.replace(built, current)
+    fsync_path(current.parent)
+    shutil.rmtree(layout.root / _WORK, ignore_errors=True)
+    with open_lake(config, read_only=False) as con:
+        con.execute(f"CALL ducklake_delete_orphaned_files({ALIAS!r}, cleanup_all => true)")
+    for legacy in (layout.legacy_warehouse, Path(f"{layout.legacy_warehouse}.wal")):
+        legacy.unlink(missing_ok=True)
+    shutil.rmtree(layout.root / "snapshots", ignore_errors=True)
+    _remove_legacy_lake(layout)
+
+
+def _remove_legacy_lake(layout: DataLayout) -> None:
+    """The lake/<table>/date=... staging files of the layout before DuckLake."""
+    if not layout.lake.is_dir():
+        return
+    for entry in layout.lake.iterdir():
+        if entry.is_dir() and entry.name != "main" and any(entry.glob("date=*")):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+__all__ = ["rebuild"]

@@ -1,17 +1,21 @@
 """Warehouse DDL: contract tables from genius_wh.tables, code dimensions from the vendor's
-specification, bookkeeping tables (prefixed `_`) and the `session_flat` view."""
+specification, bookkeeping tables (prefixed `_`), the analytics views and `session_flat`.
+
+The whole fixed schema is a list of statements with a version digest kept in
+`_schema_version`: a batch applies it only when it changed, so an ordinary batch adds no
+catalog changes of its own."""
 
 from __future__ import annotations
 
-import logging
-from typing import Final
+import hashlib
+from typing import Final, cast
 
 import duckdb
 
+from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.sql import quote
-
-log = logging.getLogger(__name__)
+from warehouse.views import create_views
 
 #: Dialler result codes (spec, SessionEnded field table).
 DIALLERRESULT: Final[tuple[tuple[int, str], ...]] = (
@@ -43,12 +47,13 @@ DIMENSIONS: Final[dict[str, tuple[tuple[int, str], ...]]] = {
 LOADED_TABLES: Final[tuple[str, ...]] = (*EVENT_TABLES, SESSION_RECORDDATA)
 
 BOOKKEEPING: Final[dict[str, str]] = {
-    "recorddata_fields": "field VARCHAR PRIMARY KEY, column_name VARCHAR NOT NULL, "
+    "recorddata_fields": "field VARCHAR NOT NULL, column_name VARCHAR NOT NULL, "
     "column_type VARCHAR NOT NULL, first_seen TIMESTAMPTZ, last_seen TIMESTAMPTZ",
-    "_recorddata_columns": "column_name VARCHAR PRIMARY KEY, value_type VARCHAR NOT NULL",
-    "_loaded_segments": "segment VARCHAR PRIMARY KEY, chunk_id VARCHAR NOT NULL, "
-    "loaded_at TIMESTAMPTZ NOT NULL, events BIGINT NOT NULL",
-    "_batches": "id BIGINT PRIMARY KEY, started TIMESTAMPTZ NOT NULL, finished TIMESTAMPTZ, "
+    "_recorddata_columns": "column_name VARCHAR NOT NULL, value_type VARCHAR NOT NULL",
+    "_spool_ledger": "segment VARCHAR NOT NULL, end_offset BIGINT NOT NULL, "
+    "end_line BIGINT NOT NULL, sealed BOOLEAN NOT NULL, chunk_id VARCHAR NOT NULL, "
+    "loaded_at TIMESTAMPTZ NOT NULL",
+    "_batches": "id VARCHAR NOT NULL, started TIMESTAMPTZ NOT NULL, finished TIMESTAMPTZ, "
     "outcome VARCHAR NOT NULL, message VARCHAR, chunks BIGINT, events BIGINT, "
     "quarantined BIGINT, issues BIGINT, "
     + ", ".join(f"{quote('rows_' + t)} BIGINT" for t in LOADED_TABLES),
@@ -56,41 +61,86 @@ BOOKKEEPING: Final[dict[str, str]] = {
     "value VARCHAR, problem VARCHAR, segment VARCHAR, line BIGINT, chunk_id VARCHAR, "
     "loaded_at TIMESTAMPTZ",
     "_unknown_fields": "action VARCHAR, field VARCHAR, count BIGINT, first_seen TIMESTAMPTZ, "
-    "last_seen TIMESTAMPTZ, PRIMARY KEY (action, field)",
+    "last_seen TIMESTAMPTZ",
     "_quarantine": "segment VARCHAR, line BIGINT, reason VARCHAR, path VARCHAR, "
     "chunk_id VARCHAR, loaded_at TIMESTAMPTZ",
+    "_schema_version": "version VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL",
 }
 
 
 def table_ddl(name: str) -> str:
-    """CREATE TABLE IF NOT EXISTS for one contract event table (event_id primary key)."""
-    columns = ", ".join(
-        f"{quote(col)} {kind}{' PRIMARY KEY' if col == 'event_id' else ''}"
-        for col, kind in EVENT_TABLES[name])
+    """CREATE TABLE IF NOT EXISTS for one contract event table (DuckLake has no keys: the
+    loader keeps event_id unique)."""
+    columns = ", ".join(f"{quote(col)} {kind}" for col, kind in EVENT_TABLES[name])
     return f"CREATE TABLE IF NOT EXISTS {quote(name)} ({columns})"
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection, *, tz: str) -> None:
-    """Create every table, dimension and view that is missing (idempotent)."""
-    for name in EVENT_TABLES:
-        con.execute(table_ddl(name))
-    con.execute(f"CREATE TABLE IF NOT EXISTS {quote(SESSION_RECORDDATA)} "
-                "(event_id VARCHAR PRIMARY KEY)")
-    for name, columns in BOOKKEEPING.items():
-        con.execute(f"CREATE TABLE IF NOT EXISTS {quote(name)} ({columns})")
+class _Recorder:
+    """Collects the SQL that view builders would run, so it can be versioned first."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, parameters: object = None) -> _Recorder:
+        assert parameters is None, "schema statements take no parameters"
+        self.statements.append(sql)
+        return self
+
+
+def schema_statements(*, tz: str, views: dict[str, object] | None = None) -> list[str]:
+    """Every CREATE of the fixed schema: tables, dimensions and analytics views (pure)."""
+    statements = [table_ddl(name) for name in EVENT_TABLES]
+    statements.append(f"CREATE TABLE IF NOT EXISTS {quote(SESSION_RECORDDATA)} "
+                      "(event_id VARCHAR)")
+    statements += [f"CREATE TABLE IF NOT EXISTS {quote(name)} ({columns})"
+                   for name, columns in BOOKKEEPING.items()]
     for name, rows in DIMENSIONS.items():
-        con.execute(f"CREATE TABLE IF NOT EXISTS {quote(name)} "
-                    "(code INTEGER PRIMARY KEY, description VARCHAR NOT NULL)")
-        con.executemany(f"INSERT OR REPLACE INTO {quote(name)} VALUES (?, ?)", list(rows))
+        statements.append(f"CREATE TABLE IF NOT EXISTS {quote(name)} "
+                          "(code INTEGER NOT NULL, description VARCHAR NOT NULL)")
+        statements.append(f"DELETE FROM {quote(name)}")
+        values = ", ".join(f"({code}, '{text.replace(chr(39), chr(39) * 2)}')"
+                           for code, text in rows)
+        statements.append(f"INSERT INTO {quote(name)} VALUES {values}")
+    recorder = _Recorder()
+    create_views(cast(duckdb.DuckDBPyConnection, recorder), tz=tz, **(views or {}))
+    return statements + recorder.statements
+
+
+def schema_version(statements: list[str]) -> str:
+    """A digest of the schema statements: a new one means the schema must be applied."""
+    return hashlib.sha256("\n".join(statements).encode()).hexdigest()[:16]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, *, tz: str,
+                  views: dict[str, object] | None = None) -> bool:
+    """Create or update every table, dimension and view when the schema changed, in the
+    caller's transaction; True when it did (nothing is written when it is current)."""
+    statements = schema_statements(tz=tz, views=views)
+    version = schema_version(statements)
+    if _current_version(con) == version:
+        return False
+    for statement in statements:
+        con.execute(statement)
     create_session_flat(con)
-    create_analytics_views(con, tz=tz)
+    con.execute("DELETE FROM _schema_version")
+    con.execute("INSERT INTO _schema_version VALUES (?, now())", [version])
+    return True
+
+
+def _current_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        row = con.execute("SELECT max(version) FROM _schema_version").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return str(row[0]) if row and row[0] is not None else None
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     """Column name -> DuckDB type of one table, in table order."""
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+        "WHERE table_catalog = current_database() AND table_schema = current_schema() "
+        "AND table_name = ? ORDER BY ordinal_position",
         [table]).fetchall()
     return {str(name): str(kind) for name, kind in rows}
 
@@ -116,11 +166,10 @@ def create_session_flat(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(session_flat_sql(ended, recorddata))
 
 
-def create_analytics_views(con: duckdb.DuckDBPyConnection, *, tz: str) -> None:
-    """The analytics engineer's contact-centre views (warehouse/views.py), when present."""
-    try:
-        from warehouse.views import create_views
-    except ImportError:
-        log.debug("warehouse.views not available yet; analytics views skipped")
-        return
-    create_views(con, tz=tz)
+
+def view_options(settings: Settings) -> dict[str, object]:
+    """The settings the analytics views are built with (besides the time zone)."""
+    return {"ofcom_limit": settings.ofcom_limit, "ofcom_calltypes": settings.ofcom_calltypes,
+            "amd_false_positive_rate": settings.amd_false_positive_rate,
+            "agent_state_cap_minutes": settings.agent_state_cap_minutes,
+            "short_abandon_seconds": settings.short_abandon_seconds}

@@ -1,6 +1,6 @@
 """`genius-wh status`: spool backlog, last batch, rows per table, last export, problems.
 
-Reads files and the newest snapshot only, so it never blocks (or waits for) the loader.
+Reads files and the warehouse read-only, so it never blocks (or waits for) the loader.
 """
 
 from __future__ import annotations
@@ -14,8 +14,14 @@ import orjson
 
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 from genius_wh.settings import Settings
+from warehouse.lakehouse import (
+    ALIAS,
+    WarehouseUnavailable,
+    display_catalog,
+    lake_config,
+    open_lake,
+)
 from warehouse.schema import LOADED_TABLES
-from warehouse.snapshots import newest_snapshot
 from warehouse.sql import quote
 
 #: Bytes of segments read to count lines; beyond it the line count is extrapolated.
@@ -56,21 +62,28 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def warehouse_status(snapshot: Path) -> dict[str, Any]:
-    """Last batch, rows per table and problem counts from one snapshot."""
-    with duckdb.connect(str(snapshot), read_only=True) as con:
-        last = _rows(con, "SELECT id, started, finished, outcome, message, chunks, events "
-                          "FROM _batches ORDER BY id DESC LIMIT 1")
-        rows = {table: _rows(con, f"SELECT count(*) AS n FROM {quote(table)}")[0]["n"]
-                for table in LOADED_TABLES}
-        unknown = _rows(con, "SELECT action, field, count, last_seen FROM _unknown_fields "
-                             "ORDER BY action, field")
-        issues = _rows(con, "SELECT count(*) AS total, count(*) FILTER (WHERE loaded_at > "
-                            "now() - INTERVAL 1 DAY) AS last_24h FROM _load_issues")[0]
-        quarantined = _rows(con, "SELECT count(*) AS n FROM _quarantine")[0]["n"]
+def warehouse_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Last batch, rows per table, problem counts, data files and snapshots."""
+    last = _rows(con, "SELECT id, started, finished, outcome, message, chunks, events "
+                      "FROM _batches ORDER BY started DESC LIMIT 1")
+    rows = {table: _rows(con, f"SELECT count(*) AS n FROM {quote(table)}")[0]["n"]
+            for table in LOADED_TABLES}
+    unknown = _rows(con, "SELECT action, field, sum(count) AS count, max(last_seen) AS "
+                         "last_seen FROM _unknown_fields GROUP BY ALL ORDER BY action, field")
+    issues = _rows(con, "SELECT count(*) AS total, count(*) FILTER (WHERE loaded_at > "
+                        "now() - INTERVAL 1 DAY) AS last_24h FROM _load_issues")[0]
+    quarantined = _rows(con, "SELECT count(*) AS n FROM _quarantine")[0]["n"]
+    files = _rows(con, f"SELECT sum(file_count) AS files, sum(file_size_bytes) AS bytes, "
+                       f"sum(delete_file_count) AS delete_files FROM ducklake_table_info("
+                       f"'{ALIAS}')")[0]
+    snapshots = _rows(con, f"SELECT min(snapshot_id) AS oldest_id, max(snapshot_id) AS "
+                           f"newest_id, min(snapshot_time) AS oldest, max(snapshot_time) AS "
+                           f"newest, count(*) AS count FROM {ALIAS}.snapshots()")[0]
     return {"last_batch": _jsonable(last[0]) if last else None, "rows": rows,
             "load_issues": issues, "unknown_fields": [_jsonable(u) for u in unknown],
-            "quarantined_lines": quarantined}
+            "quarantined_lines": quarantined,
+            "data_files": {k: int(v or 0) for k, v in files.items()},
+            "snapshots": _jsonable(snapshots)}
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -94,19 +107,17 @@ def last_export(layout: DataLayout) -> Any:
 def collect_status(settings: Settings) -> dict[str, Any]:
     """Everything `genius-wh status` shows, JSON-serialisable."""
     layout = DataLayout(root=settings.data_dir)
-    snapshot = newest_snapshot(layout)
+    config = lake_config(settings)
     status: dict[str, Any] = {"data_dir": str(layout.root), "spool": spool_backlog(layout),
                               "quarantine_files": _count_files(layout.quarantine),
-                              "last_export": last_export(layout), "snapshot": None}
-    for _attempt in range(3):
-        if snapshot is None:
-            break
-        try:
-            status.update(warehouse_status(snapshot), snapshot=snapshot.name)
-            break
-        except duckdb.IOException:  # pruned by a batch since it was listed: take the newer
-            snapshot = newest_snapshot(layout)
-    if status["snapshot"] is None:
+                              "last_export": last_export(layout),
+                              "catalog": display_catalog(config), "lake": config.data_path,
+                              "warehouse": None}
+    try:
+        with open_lake(config, read_only=True) as con:
+            status.update(warehouse_status(con), warehouse="ok")
+    except WarehouseUnavailable as exc:
+        status["warehouse"] = str(exc)
         status.update({"last_batch": None, "rows": dict.fromkeys(LOADED_TABLES, 0),
                        "load_issues": {"total": 0, "last_24h": 0}, "unknown_fields": [],
                        "quarantined_lines": 0})

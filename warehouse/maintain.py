@@ -1,0 +1,65 @@
+"""`genius-wh maintain`: warehouse housekeeping, also run by the scheduler.
+
+- merges the small Parquet files that frequent small batches write (DuckLake's
+  merge_adjacent_files), so a day of 5-second batches does not leave tens of thousands;
+- expires snapshots older than `snapshot_retention_hours` (time travel reaches back that
+  far, no further) and deletes the data files no snapshot needs any more.
+
+It writes, so it holds the writer locks: a batch waits for it, never the other way round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+from genius_wh.layout import DataLayout
+from genius_wh.settings import Settings
+from warehouse.lakehouse import ALIAS, lake_config, open_lake
+from warehouse.loader import tune_writer
+from warehouse.locks import batch_lock, writer_lock
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaintainReport:
+    """Data files and snapshots before and after housekeeping."""
+
+    files_before: int
+    files_after: int
+    snapshots_expired: int
+    files_deleted: int
+    skipped: str | None = None
+
+
+def maintain(settings: Settings, *, blocking: bool = True) -> MaintainReport:
+    """Merge small files, expire old snapshots, delete unreferenced files."""
+    layout = DataLayout(root=settings.data_dir).ensure()
+    config = lake_config(settings)
+    with batch_lock(layout, blocking=blocking) as held:
+        if not held:
+            return MaintainReport(files_before=0, files_after=0, snapshots_expired=0,
+                                  files_deleted=0, skipped="a batch is running")
+        with writer_lock(config), open_lake(config, read_only=False) as con:
+            tune_writer(con)
+            return _housekeep(con, settings)
+
+
+def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainReport:
+    before = data_file_count(con)
+    con.execute(f"CALL ducklake_merge_adjacent_files({ALIAS!r})")
+    cutoff = datetime.now(UTC) - timedelta(hours=settings.snapshot_retention_hours)
+    expired = con.execute(f"CALL ducklake_expire_snapshots({ALIAS!r}, older_than => ?)",
+                          [cutoff]).fetchall()
+    deleted = con.execute(f"CALL ducklake_cleanup_old_files({ALIAS!r}, cleanup_all => true)"
+                          ).fetchall()
+    return MaintainReport(files_before=before, files_after=data_file_count(con),
+                          snapshots_expired=len(expired), files_deleted=len(deleted))
+
+
+def data_file_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Data files of the current snapshot, all tables."""
+    row = con.execute(f"SELECT coalesce(sum(file_count), 0) FROM ducklake_table_info({ALIAS!r})"
+                      ).fetchone()
+    return int(row[0]) if row else 0
