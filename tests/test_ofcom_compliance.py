@@ -171,3 +171,23 @@ def test_local_day_of_a_window_follows_the_time_zone() -> None:
         got = rows(con, "SELECT local_day, worst_window_end_local FROM v_ofcom_compliance "
                     "WHERE scope = 'campaign'")
     assert got == [(date(2026, 7, 7), datetime(2026, 7, 7, 0, 30))]
+
+
+def test_last_24_hours_give_the_meter_now_and_the_worst_for_status() -> None:
+    # 3 hours ago: 1 abandoned, 9 connected (10 %); 1 hour ago: 40 connects (1 / 50 = 2 %);
+    # campaign Old, whose calls are all 30 hours old, is not listed
+    now = datetime.now(UTC).replace(microsecond=0)
+    calls = (_calls(1, "Sales", now - timedelta(hours=3), 7)
+             + _calls(9, "Sales", now - timedelta(hours=3), 10)
+             + _calls(40, "Sales", now - timedelta(hours=1), 10)
+             + _calls(5, "Old", now - timedelta(hours=30), 7))
+    with _warehouse(calls) as con:
+        got = rows(con, "SELECT scope, campaign, last_call_at, current_rate_24h, "
+                   "worst_rate_24h, worst_window_end, over_limit FROM v_ofcom_last_24h "
+                   "ORDER BY scope")
+    assert got == [
+        ("campaign", "Sales", now - timedelta(hours=1), 0.02, 0.1, now - timedelta(hours=3),
+         True),
+        # the centre: Old's calls are 27 h older than its windows, so the same figures
+        ("centre", None, now - timedelta(hours=1), 0.02, 0.1, now - timedelta(hours=3), True),
+    ]

@@ -34,6 +34,8 @@ VIEWS: Final[dict[str, str]] = {
     "outbound call, per campaign and for the whole centre",
     "v_ofcom_compliance": "per local day, campaign and whole centre: the worst rolling 24-hour "
     "Ofcom abandoned-call rate, its window and whether it is over ofcom_limit",
+    "v_ofcom_last_24h": "per campaign and whole centre with counted calls in the last 24 hours: "
+    "the Ofcom rate now, the worst of those hours and whether it went over ofcom_limit",
     "v_agent_state_classes": "the 16 agent states with their class: logged_out, not_ready, "
     "idle, on_contact",
     "v_agent_state_intervals": "one row per agent state interval, rebuilt from the state "
@@ -95,6 +97,7 @@ def view_sql(figures: FigureSettings | None = None) -> dict[str, str]:
             z, f.ofcom_calltypes, f.amd_false_positive_rate, f.ofcom_limit),
         "v_ofcom_compliance": views_ofcom.ofcom_compliance(
             f.amd_false_positive_rate, f.ofcom_limit),
+        "v_ofcom_last_24h": views_ofcom.OFCOM_LAST_24H,
         "v_agent_state_classes": views_agents.state_classes(),
         "v_agent_state_intervals": views_agents.state_intervals(f.agent_state_cap_minutes),
         "v_agent_state_15min": views_agents.state_15min(z),

@@ -89,3 +89,18 @@ FROM v_ofcom_abandoned
 WINDOW d AS (PARTITION BY scope, campaign, local_day)
 QUALIFY row_number() OVER (PARTITION BY scope, campaign, local_day
                            ORDER BY rate_24h DESC NULLS LAST, window_end) = 1"""
+
+
+#: `v_ofcom_last_24h`: what `status` and a metric show: per scope and campaign with counted
+#: calls in the 24 hours up to now, the meter now and the worst of those 24 hours.
+OFCOM_LAST_24H = """
+WITH recent AS (
+  SELECT *, max(rate_24h) OVER (PARTITION BY scope, campaign) AS worst
+  FROM v_ofcom_abandoned WHERE window_end > now() - INTERVAL 24 HOURS)
+SELECT scope, campaign,
+  max(window_end) AS last_call_at,
+  arg_max(rate_24h, window_end) AS current_rate_24h,
+  max(rate_24h) AS worst_rate_24h,
+  min(window_end) FILTER (rate_24h = worst) AS worst_window_end,
+  coalesce(bool_or(over_limit), false) AS over_limit
+FROM recent GROUP BY scope, campaign"""
