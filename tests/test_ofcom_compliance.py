@@ -81,6 +81,16 @@ def test_a_call_just_over_24_hours_old_leaves_the_window() -> None:
                    (date(2026, 3, 3), 0.0, 0.0, 1.0)]
 
 
+def test_a_call_exactly_24_hours_old_is_still_in_the_window() -> None:
+    # 1 abandon at 09:00Z on day 1, 1 connect at 09:00Z on day 2: both ends count, 1 / 2
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    calls = _calls(1, "Sales", start, 7) + _calls(1, "Sales", start + timedelta(days=1), 10)
+    with _warehouse(calls) as con:
+        got = rows(con, "SELECT local_day, worst_rate_24h, live_24h FROM v_ofcom_compliance "
+                   "WHERE scope = 'campaign' ORDER BY 1")
+    assert got == [(date(2026, 3, 2), 1.0, 1.0), (date(2026, 3, 3), 0.5, 2.0)]
+
+
 def test_agent_on_the_line_3_seconds_after_the_answer_is_an_abandoned_call() -> None:
     # launched 10:05:00, rang 8 s (answered 10:05:08), agent connected 10:05:11: 3 s > 2 s.
     # Another connect whose agent came on 2 s after the answer is within the rule.
