@@ -81,13 +81,21 @@ def test_outbound_figures_today_are_v_campaign_daily_and_v_ofcom_compliance(
                                                            "Renewals_Preview"}
     for campaign in shown["campaigns"]:
         assert (campaign["dials"], campaign["connects"]) == daily[campaign["campaign"]]
-    if "v_ofcom_compliance" in shown["unavailable"]:
-        pytest.skip("v_ofcom_compliance is not in this warehouse yet")
-    ofcom = dict(query(data, "SELECT coalesce(campaign, '*'), worst_rate_24h FROM "
+    assert shown["unavailable"] == []
+    worst = dict(query(data, "SELECT coalesce(campaign, '*'), worst_rate_24h FROM "
                        "v_ofcom_compliance WHERE local_day = ?", [at(10).date()]))
-    rated = {c["campaign"]: c["ofcom_rate_24h"] for c in shown["campaigns"]}
-    assert rated["Sales_Predictive"] == pytest.approx(ofcom["Sales_Predictive"])
-    assert shown["centre_ofcom"]["rate_24h"] == pytest.approx(ofcom["*"])
+    meter = dict(query(data, "SELECT coalesce(campaign, '*'), rate_24h FROM v_ofcom_abandoned "
+                       "WHERE window_end <= ? QUALIFY row_number() OVER (PARTITION BY scope, "
+                       "campaign ORDER BY window_end DESC) = 1", [at(10, 30)]))
+    rated = {c["campaign"]: c for c in shown["campaigns"]}
+    # preview dialling is outbound but outside ofcom_calltypes: no Ofcom rate
+    assert rated["Renewals_Preview"]["ofcom_rate_now"] is None
+    sales, centre = rated["Sales_Predictive"], shown["centre_ofcom"]
+    assert sales["ofcom_rate_24h"] == pytest.approx(worst["Sales_Predictive"])
+    assert sales["ofcom_rate_now"] == pytest.approx(meter["Sales_Predictive"])
+    assert centre["rate_24h"] == pytest.approx(worst["*"])
+    assert centre["rate_now"] == pytest.approx(meter["*"])
+    assert sales["ofcom_rate_now"] <= sales["ofcom_rate_24h"]
 
 
 def latest_per_key(bodies: list[dict[str, Any]], action: str, until: datetime,

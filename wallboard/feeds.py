@@ -85,7 +85,7 @@ def feed_status(settings: Settings, *, now: datetime | None = None) -> list[dict
     """For `genius-wh status`: one row per feed, from the warehouse and the metric files
     (before the first batch, from the metric files alone)."""
     try:
-        with connect(settings.data_dir) as con:
+        with connect(settings=settings) as con:
             found = last_events(con, settings.data_dir)
     except (duckdb.Error, WarehouseError):
         found = last_events_from_metric_files(settings.data_dir)

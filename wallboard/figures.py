@@ -1,8 +1,9 @@
 """The wallboard's figures (CONTRACT section 9), read from the warehouse's own views.
 
 One source of truth: today's queue and campaign figures are rows of `v_queue_service`,
-`v_campaign_daily` and `v_ofcom_compliance` (or `v_ofcom_abandoned` while that view does not
-exist yet); nothing here re-implements a rate. The "now" figures are the latest AgentActivity
+`v_campaign_daily`, `v_ofcom_compliance` (the worst rolling 24-hour rate today) and
+`v_ofcom_abandoned` (the meter now: the rate of the 24 hours up to the latest counted call);
+nothing here re-implements a rate. The "now" figures are the latest AgentActivity
 per agent and the latest QueueInfo per queue (`v_queue_latest`). A view that is missing or
 fails is listed in `unavailable` and its figures are left out, never invented.
 """
@@ -35,10 +36,13 @@ FROM latest l LEFT JOIN dim_agentstate d ON d.code = l.agentstate
 WHERE coalesce(l.agentstate, 0) <> 0
 GROUP BY ALL ORDER BY l.campaign, code"""
 
-_OFCOM_FALLBACK = """
-SELECT campaign, abandon_rate AS rate_24h, over_limit, window_end FROM v_ofcom_abandoned
-WHERE window_end <= ?
-QUALIFY row_number() OVER (PARTITION BY campaign ORDER BY window_end DESC) = 1"""
+#: The Ofcom meter at `now`, as `v_ofcom_last_24h` shows it at the real now.
+_OFCOM_NOW = """
+SELECT scope, campaign, arg_max(rate_24h, window_end) AS rate_now,
+  max(window_end) AS last_call_at
+FROM v_ofcom_abandoned
+WHERE window_end <= ? AND window_end > ?::TIMESTAMPTZ - INTERVAL 24 HOURS
+GROUP BY ALL"""
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -113,29 +117,31 @@ def queues(reader: Reader, today: date, now: datetime) -> list[Row]:
                                                   q["queuenumber"] or 0))
 
 
-def ofcom_today(reader: Reader, today: date, now: datetime) -> tuple[list[Row], Row | None]:
-    """Rolling 24-hour Ofcom rate per outbound campaign, and the centre's (or None)."""
-    found = reader.optional("v_ofcom_compliance",
+def ofcom_today(reader: Reader, today: date, now: datetime) -> dict[Any, Row]:
+    """Per outbound campaign (None: the whole centre): the meter now, today's worst."""
+    meters = reader.optional("v_ofcom_abandoned", _OFCOM_NOW, [now, now]) or []
+    found: dict[Any, Row] = {}
+    for r in meters:
+        key = None if r["scope"] == "centre" else r["campaign"]
+        found[key] = {"rate_now": r["rate_now"], "rate_24h": None, "over_limit": None}
+    worst = reader.optional("v_ofcom_compliance",
                             "SELECT * FROM v_ofcom_compliance WHERE local_day = ?", [today])
-    if found is not None:
-        picked = [{"campaign": r.get("campaign"), "scope": r.get("scope"),
-                   "rate_24h": r.get("worst_rate_24h"), "over_limit": r.get("over_limit"),
-                   "window_end": r.get("worst_window_end")} for r in found]
-        centre = next((r for r in picked if r["scope"] == "centre"), None)
-        return [r for r in picked if r["scope"] != "centre"], centre
-    fallback = reader.optional("v_ofcom_abandoned", _OFCOM_FALLBACK, [now]) or []
-    return fallback, None
+    for r in worst or []:
+        key = None if r.get("scope") == "centre" else r.get("campaign")
+        entry = found.setdefault(key, {"rate_now": None})
+        entry.update(rate_24h=r.get("worst_rate_24h"), over_limit=r.get("over_limit"),
+                     window_end=r.get("worst_window_end"))
+    return found
 
 
 def campaigns(reader: Reader, today: date, now: datetime) -> tuple[list[Row], Row | None]:
-    """Today's dials and connects per outbound campaign with its Ofcom rate; the centre's."""
+    """Today's dials and connects per outbound campaign with its Ofcom rates; the centre's."""
     daily = reader.optional("v_campaign_daily",
                             "SELECT * FROM v_campaign_daily WHERE local_day = ?", [today]) or []
-    ofcom, centre = ofcom_today(reader, today, now)
-    rates = {r["campaign"]: r for r in ofcom}
+    rates = ofcom_today(reader, today, now)
     dialled = reader.optional("v_sessions", "SELECT DISTINCT campaign FROM v_sessions "
                               "WHERE local_day = ? AND is_outbound", [today]) or []
-    outbound = set(rates) | {r["campaign"] for r in dialled}
+    outbound = (set(rates) - {None}) | {r["campaign"] for r in dialled}
     picked = []
     for r in daily:
         if r["campaign"] not in outbound:
@@ -143,10 +149,11 @@ def campaigns(reader: Reader, today: date, now: datetime) -> tuple[list[Row], Ro
         rate = rates.get(r["campaign"], {})
         picked.append({"campaign": r["campaign"], "dials": r.get("dials"),
                        "connects": r.get("connects"), "connect_rate": r.get("connect_rate"),
+                       "ofcom_rate_now": rate.get("rate_now"),
                        "ofcom_rate_24h": rate.get("rate_24h"),
                        "ofcom_over_limit": rate.get("over_limit"),
                        "ofcom_window_end": rate.get("window_end")})
-    return sorted(picked, key=lambda c: str(c["campaign"])), centre
+    return sorted(picked, key=lambda c: str(c["campaign"])), rates.get(None)
 
 
 def newest_event(reader: Reader) -> datetime | None:

@@ -91,14 +91,14 @@ function drawCampaigns(campaigns, centre, limit) {
       : rate > 0.8 * limit ? "warn" : "good");
   const rows = campaigns.map((c) => el("tr", { "data-campaign": c.campaign },
     nameCell(c.campaign), cell(num(c.dials)), cell(num(c.connects)),
-    cell(pct(c.connect_rate)), ofcom(c.ofcom_rate_24h, c.ofcom_over_limit)));
+    cell(pct(c.connect_rate)), ofcom(c.ofcom_rate_now, false),
+    ofcom(c.ofcom_rate_24h, c.ofcom_over_limit)));
   if (centre) {
-    const row = el("tr", { class: "total" }, nameCell("Whole centre"), cell(""), cell(""),
-      cell(""), ofcom(centre.rate_24h, centre.over_limit));
-    rows.push(row);
+    rows.push(el("tr", { class: "total" }, nameCell("Whole centre"), cell(""), cell(""),
+      cell(""), ofcom(centre.rate_now, false), ofcom(centre.rate_24h, centre.over_limit)));
   }
-  table("campaigns", ["Campaign", "Dials", "Connects", "Connect rate",
-    "Ofcom 24 h (limit " + pct(limit) + ")"], rows, "no outbound calls today");
+  table("campaigns", ["Campaign", "Dials", "Connects", "Connect rate", "Ofcom 24 h now",
+    "Worst today (limit " + pct(limit) + ")"], rows, "no outbound calls today");
 }
 
 function drawFeeds(figures) {

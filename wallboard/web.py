@@ -66,7 +66,7 @@ class Board:
     def figures(self) -> dict[str, Any]:
         """Every figure now, with the feed health and the last batch."""
         now = self.clock()
-        with connect(self.settings.data_dir) as con:
+        with connect(settings=self.settings) as con:
             figures = read_figures(con, self.settings, now)
             found = last_events(con, self.settings.data_dir)
         feeds = feed_rows(found, now, self.settings)
