@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from wallboard_support import close_app, wallboard_app
-from warehouse_support import make_settings
+from warehouse_support import make_settings, queue_info, write_segment
 
 from warehouse.batch import run_batch
 
@@ -21,9 +21,10 @@ Factory = Callable[..., FlaskClient]
 
 @pytest.fixture(scope="module")
 def warehouse_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data dir with an empty warehouse, shared by the module's receivers."""
+    """One data dir with a warehouse of one event, shared by the module's receivers."""
     data = tmp_path_factory.mktemp("wallboard-access") / "data"
-    run_batch(make_settings(data))  # creates the empty warehouse
+    write_segment(data, [queue_info(1)])
+    run_batch(make_settings(data))  # creates the warehouse
     return data
 
 

@@ -207,6 +207,7 @@ def test_the_page_says_when_its_figures_are_stale(
 
     # the warehouse cannot be read: answers become 503; the page keeps its last figures,
     # and once they are older than 15 s it says so in red
+    monkeypatch.setattr(wallboard.web, "read_figures", unreadable)
     monkeypatch.setattr(wallboard.web, "connect", unreadable)
     browser.evaluate("lastOk = Date.now() - 60000")
     text = wait_for(browser, "(t => t.includes('STALE') && t.includes('cannot') && t)"

@@ -35,15 +35,15 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 def last_events_from_warehouse(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], datetime]:
     """max(received_at) per action and integration (`default` before tables had the column)."""
-    found: dict[tuple[str, str], datetime] = {}
+    selects = []
     for table, action in TABLE_ACTIONS.items():
         named = "integration" in table_columns(con, table)
         integration = "coalesce(integration, 'default')" if named else "'default'"
-        rows = con.execute(f"SELECT {integration}, max(received_at) FROM {table} "
-                           "WHERE received_at IS NOT NULL GROUP BY 1").fetchall()
-        for name, last in rows:
-            found[(action, str(name))] = _aware(last)
-    return found
+        selects.append(f"SELECT '{action}' AS action, {integration} AS integration, "
+                       f"max(received_at) AS last FROM {table} GROUP BY ALL")
+    rows = con.execute(" UNION ALL ".join(selects)).fetchall()
+    return {(str(action), str(name)): _aware(last) for action, name, last in rows
+            if last is not None}
 
 
 def last_events_from_metric_files(data_dir: Path) -> dict[tuple[str, str], datetime]:

@@ -23,8 +23,13 @@ from flask import Blueprint, Response, request
 
 from genius_wh.settings import Settings
 from ingest.gauges import read_batch
-from wallboard.feeds import feed_rows, last_events
+from wallboard.feeds import (
+    feed_rows,
+    last_events_from_metric_files,
+    last_events_from_warehouse,
+)
 from wallboard.figures import read_figures
+from wallboard.silence import merge_last_events
 from warehouse import connect
 from warehouse.errors import WarehouseError
 
@@ -32,6 +37,8 @@ log = logging.getLogger("genius_wh.wallboard")
 
 #: Figures are read at most this often, however many screens poll.
 CACHE_SECONDS = 1.5
+#: A held warehouse connection is replaced this often (new views, a rebuilt catalog).
+RECONNECT_SECONDS = 300.0
 HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -47,13 +54,20 @@ def _now() -> datetime:
 
 
 class Board:
-    """Reads the figures (one warehouse connection per refresh) and keeps them briefly."""
+    """Reads the figures and keeps them briefly.
+
+    It holds one read-only warehouse connection (a new query on it sees every committed
+    batch; opening one costs far more than the queries) and opens a new one every
+    RECONNECT_SECONDS and after any failure.
+    """
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
         self._lock = threading.Lock()
         self._cached: tuple[float, bytes, int] | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._opened = 0.0
 
     def answer(self) -> tuple[bytes, int]:
         """The JSON body and status, recomputed when older than CACHE_SECONDS."""
@@ -66,13 +80,15 @@ class Board:
     def figures(self) -> dict[str, Any]:
         """Every figure now, with the feed health and the last batch."""
         now = self.clock()
-        with connect(settings=self.settings) as con:
-            figures = read_figures(con, self.settings, now)
-            found = last_events(con, self.settings.data_dir)
-        feeds = feed_rows(found, now, self.settings)
+        con = self._connection()
+        figures = read_figures(con, self.settings, now)
+        loaded = last_events_from_warehouse(con)
+        feeds = feed_rows(merge_last_events(
+            loaded, last_events_from_metric_files(self.settings.data_dir)), now, self.settings)
         batch = read_batch(self.settings.data_dir)
         finished = datetime.fromtimestamp(batch["finished_at"], UTC) if batch else None
-        figures.update(feeds=feeds, silent=[f for f in feeds if f["silent"]],
+        figures.update(newest_event_at=max(loaded.values(), default=None), feeds=feeds,
+                       silent=[f for f in feeds if f["silent"]],
                        last_batch_at=finished, last_batch_ok=batch["ok"] if batch else None,
                        silence_alarm_minutes=self.settings.silence_alarm_minutes,
                        business_hours=str(self.settings.business_hours))
@@ -83,10 +99,27 @@ class Board:
             figures, status = self.figures(), 200
         except (duckdb.Error, OSError, WarehouseError) as exc:
             log.warning("wallboard: cannot read the warehouse: %s", exc)
+            self._close()
             figures = {"status": "error", "error": f"cannot read the warehouse: {exc}",
                        "generated_at": self.clock()}
             status = 503
         return orjson.dumps(figures, default=_jsonable, option=orjson.OPT_NON_STR_KEYS), status
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        """The held connection, opened anew when missing or older than RECONNECT_SECONDS."""
+        if self._con is None or time.monotonic() - self._opened > RECONNECT_SECONDS:
+            self._close()
+            self._con = connect(settings=self.settings)
+            self._opened = time.monotonic()
+        return self._con
+
+    def _close(self) -> None:
+        if self._con is not None:
+            try:
+                self._con.close()
+            except duckdb.Error:
+                pass
+            self._con = None
 
 
 def _jsonable(value: Any) -> Any:
