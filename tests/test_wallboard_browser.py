@@ -214,3 +214,16 @@ def test_the_page_says_when_its_figures_are_stale(
                     "(document.getElementById('freshness').textContent)")
     assert "cannot read the warehouse: catalog unreadable" in text
     assert shown(browser, SHOWN_DIALS)  # the last figures stay up
+
+
+def test_a_silent_feed_raises_the_alarm_banner_on_the_page(
+        browser_on_wallboard: tuple[Browser, Path, Clock]) -> None:
+    browser, _, clock = browser_on_wallboard
+    wait_for(browser, "document.querySelectorAll('#campaigns tr[data-campaign]').length")
+    assert browser.evaluate("document.getElementById('alarm').hidden") is True
+    clock.moment = at(10, 20)  # nothing has arrived since 10:00, a Tuesday morning
+    text = wait_for(browser, "!document.getElementById('alarm').hidden && "
+                    "document.getElementById('alarm').textContent")
+    assert text.startswith("Feed silent: ") and "SessionEnded from default" in text
+    silent = browser.evaluate("document.querySelectorAll('.feed.silent').length")
+    assert silent == 4
