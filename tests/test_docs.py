@@ -117,3 +117,10 @@ def test_deploy_steps_create_the_service_user_the_unit_runs_as() -> None:
     for text in (README, deploy):
         assert re.search(rf"useradd --system .*\b{user}\b", text), "the user must be created"
     assert "TLS" in deploy and "X-Forwarded-For" in deploy and "trusted_proxies" in deploy
+
+
+def test_ci_runs_make_test_and_only_the_system_package_the_readme_names() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.MULTILINE)
+    for package in re.findall(r"apt-get install -y (\S+)", ci):
+        assert f"apt-get install -y {package}" in README, f".ci/run installs {package}"
