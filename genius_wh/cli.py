@@ -35,9 +35,9 @@ from genius_wh.simulator.send import post_all, write_lines
 from ingest.replay import replay_files
 from warehouse import connect
 from warehouse.batch import run_batch
+from warehouse.export import export_date
 from warehouse.lakehouse import duckdb_cli, lake_config, reader_script
 from warehouse.maintain import maintain as run_maintain
-from warehouse.export import export_date
 from warehouse.rebuild import rebuild as run_rebuild
 from warehouse.status import collect_status
 
