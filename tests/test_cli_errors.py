@@ -140,3 +140,14 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     result = _invoke("simulate", "--out", str(tmp_path / "e.jsonl"), "--count", "5")
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
+
+
+def test_rebuild_output_is_only_its_rows_whatever_the_progress_bar_draws(
+        tmp_path: Path, on_a_terminal: None) -> None:
+    write_segment(tmp_path, [session_ended(n) for n in range(3)])
+    assert _invoke("--data-dir", str(tmp_path), "batch").exit_code == 0
+    result = _invoke("--data-dir", str(tmp_path), "rebuild")
+    assert result.exit_code == 0, result.output
+    rows = dict(line.split("\t") for line in result.stdout.splitlines())
+    assert rows["session_ended"] == "3", result.stdout
+    assert "chunks" in result.stderr, "the progress bar is drawn on stderr"
