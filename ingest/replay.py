@@ -21,6 +21,7 @@ from genius_wh.layout import DataLayout
 from genius_wh.records import (
     BadBody,
     SpoolRecord,
+    check_bounds,
     decode_record,
     encode_record,
     make_record,
@@ -55,14 +56,14 @@ def replay_files(settings: Settings, paths: list[Path], *, progress: bool) -> Re
     try:
         with _progress_bar(paths, enabled=progress) as advance:
             for path in paths:
-                ok, bad = _replay_file(path, layout, writer, advance)
+                ok, bad = _replay_file(path, settings, writer, advance)
                 accepted, quarantined = accepted + ok, quarantined + bad
     finally:
         writer.close()
     return ReplayReport(accepted=accepted, quarantined=quarantined)
 
 
-def _replay_file(path: Path, layout: DataLayout, writer: SpoolWriter,
+def _replay_file(path: Path, settings: Settings, writer: SpoolWriter,
                  advance: _Advance) -> tuple[int, int]:
     """Spool one file in groups of COMMIT_LINES; returns (accepted, quarantined)."""
     pending: list[bytes] = []
@@ -72,7 +73,7 @@ def _replay_file(path: Path, layout: DataLayout, writer: SpoolWriter,
             advance(len(line))
             if not line.strip():
                 continue
-            encoded = _spool_line(line, path, number, layout)
+            encoded = _spool_line(line, path, number, settings)
             if encoded is None:
                 quarantined += 1
                 continue
@@ -85,22 +86,28 @@ def _replay_file(path: Path, layout: DataLayout, writer: SpoolWriter,
     return accepted + len(pending), quarantined
 
 
-def _spool_line(line: bytes, path: Path, number: int, layout: DataLayout) -> bytes | None:
+def _spool_line(line: bytes, path: Path, number: int, settings: Settings) -> bytes | None:
     """The spool line for one input line, or None after quarantining it."""
     try:
-        return encode_record(to_record(line, received_at=datetime.now(UTC)))
+        return encode_record(to_record(line, received_at=datetime.now(UTC), settings=settings))
     except BadBody as exc:
         reason = f"{path.name} line {number}: {exc}"
-        kept = quarantine.keep(layout, line, reason=reason, source=REPLAY_SOURCE,
-                               origin=str(path))
+        kept = quarantine.keep(DataLayout(root=settings.data_dir), line, reason=reason,
+                               source=REPLAY_SOURCE, origin=str(path))
         log.warning("%s (kept in quarantine/%s)", reason, kept.name)
         return None
 
 
-def to_record(line: bytes, *, received_at: datetime) -> SpoolRecord:
-    """A spool record from one replayed line: kept as it was, or made from a webhook body."""
+def to_record(line: bytes, *, received_at: datetime, settings: Settings) -> SpoolRecord:
+    """A spool record from one replayed line: kept as it was, or made from a webhook body.
+
+    Raises BadBody, also for a body past `max_json_depth` or `max_recorddata_fields`.
+    """
     body, repaired = parse_body(line.rstrip(b"\r\n"))
-    if "v" in body and "body" in body:
+    kept = "v" in body and isinstance(body.get("body"), dict)
+    check_bounds(body["body"] if kept else body, max_json_depth=settings.max_json_depth,
+                 max_recorddata_fields=settings.max_recorddata_fields)
+    if kept:
         return _kept_record(body)
     return make_record(body, received_at=received_at, source=REPLAY_SOURCE,
                        original=line.rstrip(b"\r\n") if repaired else None)
