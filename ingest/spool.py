@@ -101,7 +101,8 @@ class SpoolWriter:
 
         - the spool folder must be writable (`os.access`: a read-only mount included);
         - at least MIN_FREE_BYTES must be free;
-        - the last commit must not have failed within FAILED_COMMIT_SECONDS.
+        - the last commit must not have failed, unless FAILED_COMMIT_SECONDS have passed
+          since (with no traffic, a freed disk then says 200 again).
         """
         if not self._thread.is_alive():
             return False
@@ -152,6 +153,7 @@ class SpoolWriter:
         """Write and fsync one group of lines, then wake every waiter."""
         try:
             self._write_durably(b"".join(w.data for w in batch))
+            self._failed_at = float("-inf")  # a commit that worked clears the alarm
         except OSError as exc:
             log.error("spool write of %d lines failed: %s", len(batch), exc)
             self._failed_at = time.monotonic()
