@@ -119,22 +119,22 @@ def _without_trailing_commas(raw: bytes, error: orjson.JSONDecodeError) -> Any:
 def json_depth(obj: Any) -> int:
     """How deep `obj` nests: a scalar is 0, `{}` and `[]` are 1, `{"a": [1]}` is 2.
 
-    Iterative (an explicit stack), so any depth orjson can parse is measured without
-    Python's recursion limit.
+    Level by level with a list (no recursion), so any depth orjson can parse is measured
+    without Python's recursion limit.
     """
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(obj, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+    depth = 0
+    level = [obj] if type(obj) in _CONTAINERS else []
+    while level:
+        depth += 1
+        below: list[Any] = []
+        for value in level:
+            children = value.values() if type(value) is dict else value
+            below.extend(child for child in children if type(child) in _CONTAINERS)
+        level = below
+    return depth
+
+
+_CONTAINERS = (dict, list)  # exactly what orjson.loads makes
 
 
 def recorddata_values(body: dict[str, Any]) -> list[tuple[Any, int]]:
@@ -158,18 +158,22 @@ def _parsed_text(value: Any) -> Any:
         return value
 
 
-def body_depth(body: dict[str, Any]) -> int:
-    """The body's nesting depth, counting JSON text sent as `recorddata` as what it holds."""
-    inner = [depth + json_depth(value) for value, depth in recorddata_values(body)
+def body_depth(body: dict[str, Any],
+               found: list[tuple[Any, int]] | None = None) -> int:
+    """The body's nesting depth, counting JSON text sent as `recorddata` as what it holds
+    (`found`: its `recorddata_values`, when already known)."""
+    values = recorddata_values(body) if found is None else found
+    inner = [depth + json_depth(value) for value, depth in values
              if isinstance(value, dict | list)]
     return max([json_depth(body), *inner])
 
 
-def recorddata_field_count(body: dict[str, Any]) -> int:
+def recorddata_field_count(body: dict[str, Any],
+                           found: list[tuple[Any, int]] | None = None) -> int:
     """How many recorddata fields the body carries: object members, or key/value pairs of an
     array (`{"key": k, "value": v}` and `[k, v]` count 1, `{k: v, …}` one per member)."""
     total = 0
-    for value, _ in recorddata_values(body):
+    for value, _ in recorddata_values(body) if found is None else found:
         if isinstance(value, dict):
             total += len(value)
         elif isinstance(value, list):
@@ -188,11 +192,12 @@ def check_bounds(body: dict[str, Any], *, max_json_depth: int,
                  max_recorddata_fields: int) -> None:
     """Raise BadBody when the body nests deeper than `max_json_depth` or its recorddata has
     more than `max_recorddata_fields` fields (the receiver and the transform both call it)."""
-    depth = body_depth(body)
+    found = recorddata_values(body)
+    depth = body_depth(body, found)
     if depth > max_json_depth:
         raise BadBody(f"body is nested {depth} levels deep, more than max_json_depth "
                       f"({max_json_depth})")
-    fields = recorddata_field_count(body)
+    fields = recorddata_field_count(body, found)
     if fields > max_recorddata_fields:
         raise BadBody(f"recorddata has {fields} fields, more than max_recorddata_fields "
                       f"({max_recorddata_fields})")
