@@ -211,3 +211,14 @@ def test_a_plain_error_shape_is_kept_for_refused_requests(server: RunningReceive
     assert_error(*request(server.port, "POST", "/", b"{}", {}), 401)
 
 
+
+
+def test_a_body_sent_to_another_path_is_never_read(server: RunningReceiver) -> None:
+    sock = connect(server)
+    try:
+        sock.sendall(b"POST /elsewhere HTTP/1.1\r\nHost: x\r\nGenius-Webhook-Token: real-token"
+                     b"\r\nContent-Length: 1000000\r\n\r\n")
+        status, _, _ = read_http_answer(sock)
+        assert status == 404 and closed_within(sock, 3.0) is not None
+    finally:
+        sock.close()
