@@ -124,3 +124,16 @@ def test_ci_runs_make_test_and_only_the_system_package_the_readme_names() -> Non
     assert re.search(r"^make test$", ci, re.MULTILINE)
     for package in re.findall(r"apt-get install -y (\S+)", ci):
         assert f"apt-get install -y {package}" in README, f".ci/run installs {package}"
+
+
+def test_the_deployed_data_dir_is_one_the_unit_lets_the_service_write() -> None:
+    unit = (ROOT / "deploy" / "genius-wh.service").read_text()
+    deploy = (DOCS / "deploy.md").read_text()
+    [data_dir] = set(re.findall(r'^\s*data_dir = "([^"]+)"', deploy, re.MULTILINE))
+    writable = [p for line in re.findall(r"^ReadWritePaths=(.+)$", unit, re.MULTILINE)
+                for p in line.split()]
+    writable += [f"/var/lib/{d}" for line in re.findall(r"^StateDirectory=(.+)$", unit,
+                                                       re.MULTILINE) for d in line.split()]
+    if writable or "ProtectSystem=strict" in unit:
+        assert any(data_dir == p or data_dir.startswith(p.rstrip("/") + "/")
+                   for p in writable), f"the unit does not let the service write {data_dir}"
