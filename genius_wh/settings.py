@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     metrics_allowed_ips: Annotated[list[IPNetwork], NoDecode] = Field(
         "127.0.0.1,::1",  # type: ignore[arg-type]  # parsed by the validator, shown as set
         description="Who may read GET /metrics (addresses or CIDR blocks, "
-        "after trusted_proxies); others get 403."
+        "after trusted_proxies); others get 403; empty allows all."
     )
     max_json_depth: int = Field(
         64, gt=0, description="Bodies nested deeper get 400 and are kept in quarantine."

@@ -25,7 +25,7 @@ from genius_wh.records import (
 from genius_wh.settings import Settings
 from ingest import quarantine
 from ingest.errors import Rejected, SpoolUnavailable, cut
-from ingest.guard import Admitted, check_request
+from ingest.guard import Admitted, address_allowed, check_request
 from ingest.metrics import (
     BYTES,
     EVENTS,
@@ -35,7 +35,7 @@ from ingest.metrics import (
     IngestMetrics,
     action_label,
 )
-from ingest.proxy import ForwardedFor, in_networks
+from ingest.proxy import ForwardedFor
 from ingest.spool import SpoolWriter
 
 log = logging.getLogger("genius_wh.ingest")
@@ -184,7 +184,7 @@ def metrics() -> Response:
     """Prometheus text format: every receiver process plus the last batch's figures."""
     state = receiver()
     address = request.remote_addr
-    if not in_networks(address, state.settings.metrics_allowed_ips):
+    if not address_allowed(address, state.settings.metrics_allowed_ips):
         state.metrics.inc(REJECTED, "metrics_address")
         raise Rejected(403, f"source address {cut(address or 'unknown', 64)} may not read "
                        "/metrics (metrics_allowed_ips)")
