@@ -57,10 +57,10 @@ def _value(kind: str, rng: random.Random) -> Any:
     return rng.choice(("Glasgow", "Leeds", "London", "Cardiff", "")) + str(rng.randint(1, 99))
 
 
-def _body(n: int, rng: random.Random, fields: list[list[tuple[str, str]]]) -> dict[str, Any]:
+def _body(n: int, rng: random.Random, fields: list[list[tuple[str, str]]],
+          stamp: str = "2026-11-24T10:09:07.2924254+00:00") -> dict[str, Any]:
     """One realistic event: 35% SessionEnded, the rest AgentActivity/QueueInfo/CardPayment."""
     c = n % CAMPAIGNS
-    stamp = "2026-11-24T10:09:07.2924254+00:00"
     roll = rng.random()
     if roll < 0.35:
         return {"action": "SessionEnded", "timestamp": stamp, "session": {
@@ -91,19 +91,26 @@ def _body(n: int, rng: random.Random, fields: list[list[tuple[str, str]]]) -> di
         "result": "Success"}}
 
 
-def generate(spool_ready: Path, events: int, seed: int = 1) -> None:
-    """Write `events` spool lines as segments of SEGMENT_EVENTS lines."""
+def generate(spool_ready: Path, events: int, seed: int = 1, *, first_event: int = 0,
+             per_day: int | None = None, fields_seed: int | None = None) -> None:
+    """Write `events` spool lines as segments of SEGMENT_EVENTS lines (events numbered from
+    `first_event`); with `per_day`, event and receive times advance at that daily rate, as
+    real traffic does, instead of one fixed time."""
     from genius_wh.records import encode_record, make_record
 
     rng = random.Random(seed)
-    fields = _campaign_fields(rng)
+    fields = _campaign_fields(rng if fields_seed is None else random.Random(fields_seed))
     spool_ready.mkdir(parents=True, exist_ok=True)
     start = datetime(2026, 11, 24, 10, tzinfo=UTC)
-    for first in range(0, events, SEGMENT_EVENTS):
-        moment = start + timedelta(seconds=first)
-        lines = [encode_record(make_record(_body(n, rng, fields), source="84.22.187.53",
-                                           received_at=moment + timedelta(microseconds=n)))
-                 for n in range(first, min(events, first + SEGMENT_EVENTS))]
+    step = timedelta(days=1) / per_day if per_day else None
+    last = first_event + events
+    for first in range(first_event, last, SEGMENT_EVENTS):
+        moment = start + (step * first if step else timedelta(seconds=first))
+        lines = [encode_record(make_record(
+            _body(n, rng, fields, *([(start + step * n).isoformat()] if step else [])),
+            source="84.22.187.53",
+            received_at=(start + step * n) if step else moment + timedelta(microseconds=n)))
+            for n in range(first, min(last, first + SEGMENT_EVENTS))]
         name = f"{moment.strftime('%Y%m%dT%H%M%S%f')}-bench-1-{first:09d}.jsonl"
         (spool_ready / name).write_bytes(b"".join(lines))
 

@@ -264,6 +264,9 @@ def maintain(settings: Settings) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # everything a command creates under the data dir is private, whatever the caller's
+    # umask: DuckDB writes the catalog, lake files and exports with the process umask (#9)
+    os.umask(0o077)
     cli(prog_name="genius-wh")
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from pathlib import Path
 
@@ -83,3 +84,14 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, *, sync: bool =
     if sync:
         fsync_path(path.parent)
     return path
+
+
+#: Environment variable naming a step at which the process kills itself (crash tests).
+CRASH_AT = "GENIUS_WH_CRASH_AT"
+
+
+def crash_point(step: str) -> None:
+    """Die at once with SIGKILL when GENIUS_WH_CRASH_AT names this step: the crash tests use
+    it to kill a batch at exactly each step; unset (always, in production) it does nothing."""
+    if os.environ.get(CRASH_AT) == step:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from genius_wh.durable import private_dir
+
 CATALOG_FILE = "catalog.sqlite"
 SEGMENT_SUFFIX = ".jsonl"
 
@@ -86,5 +88,5 @@ class DataLayout:
         """Create every folder (idempotent) and return self."""
         for path in (self.spool_open, self.spool_ready, self.spool_working,
                      self.spool_archive, self.quarantine, self.staging, self.exports):
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)
         return self

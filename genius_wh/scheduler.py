@@ -31,15 +31,20 @@ from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
 from warehouse.batch import run_batch
 from warehouse.export import export_date, local_yesterday, read_manifest
+from warehouse.maintain import maintain
 
 log = logging.getLogger(__name__)
 
 #: How long a scheduled batch waits for a DuckDB client holding the warehouse.
-SCHEDULED_LOCK_WAIT_SECONDS = 2.0
 #: Log lines of the parent and of every job child.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 Job = Callable[[Settings], bool]
+
+
+#: How often the scheduler merges small files and expires old snapshots: a 5-second batch
+#: interval writes up to ~7 files a batch, so at most ~1,300 wait for a merge.
+MAINTAIN_INTERVAL_SECONDS = 15 * 60
 
 
 def configure_logging() -> None:
@@ -107,6 +112,25 @@ def export_once(settings: Settings) -> bool:
     return True
 
 
+def maintain_once(settings: Settings) -> bool:
+    """Warehouse housekeeping (merge small files, expire old snapshots), in the child; it
+    steps aside while a batch runs and comes back at its next time."""
+    try:
+        report = maintain(settings, blocking=False)
+    except GeniusWhError as exc:
+        log.error("maintain failed: %s", exc)
+        return False
+    if report.skipped is None:
+        log.info("maintain: data files %d -> %d, %d snapshots expired", report.files_before,
+                 report.files_after, report.snapshots_expired)
+    return True
+
+
+def maintain_job(settings: Settings) -> None:
+    """The scheduled housekeeping: `maintain_once` in a child process."""
+    run_in_child("maintain", maintain_once, settings)
+
+
 def batch_job(settings: Settings) -> None:
     """The scheduled batch: `batch_once` in a child process."""
     run_in_child("batch", batch_once, settings)
@@ -147,6 +171,9 @@ def build_scheduler(settings: Settings, *, blocking: bool
                       args=[settings], id="export", name="nightly export", max_instances=1,
                       coalesce=True, replace_existing=True,
                       misfire_grace_time=int(timedelta(hours=12).total_seconds()))
+    scheduler.add_job(maintain_job, IntervalTrigger(seconds=MAINTAIN_INTERVAL_SECONDS),
+                      args=[settings], id="maintain", name="maintain", max_instances=1,
+                      coalesce=True, replace_existing=True)
     scheduler.add_job(catch_up_export_job, "date", run_date=now + timedelta(seconds=1),
                       args=[settings], id="export-catch-up", name="catch-up export")
     return scheduler

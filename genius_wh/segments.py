@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from genius_wh.durable import fsync_path
+from genius_wh.durable import fsync_path, open_private
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 
 _SEQUENCE = itertools.count(1)
@@ -41,7 +41,7 @@ def segment_name(now: datetime | None = None) -> str:
 def create_locked(layout: DataLayout, name: str) -> int:
     """Create open/<name> already flocked (made under a hidden name, then renamed)."""
     hidden = layout.spool_open / f".{name}.new"
-    fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+    fd = open_private(hidden, os.O_WRONLY | os.O_EXCL | os.O_APPEND)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.replace(hidden, layout.spool_open / name)

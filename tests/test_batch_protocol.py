@@ -7,7 +7,6 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 from warehouse_support import (
     BASE_TIME,

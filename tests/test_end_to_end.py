@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from receiver_support import DATA, send_capture, start_receiver, wait_until
 
 from genius_wh.cli import cli
+from genius_wh.layout import DataLayout
 
 CAPTURES = ["sessionended-trailing-comma", "agentactivity", "queueinfo", "cardpayment"]
 
@@ -27,6 +28,8 @@ def sql(data_dir: Path, query: str) -> list[dict[str, Any]]:
 
 def loaded_tables(data_dir: Path) -> dict[str, int] | None:
     """Row counts of the four event tables once all four captures are loaded, else None."""
+    if not DataLayout(root=data_dir).catalog.exists():
+        return None  # no batch has created the warehouse yet
     rows = sql(data_dir, "SELECT (SELECT count(*) FROM session_ended) AS s, "
                          "(SELECT count(*) FROM agent_activity) AS a, "
                          "(SELECT count(*) FROM queue_info) AS q, "

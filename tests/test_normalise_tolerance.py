@@ -252,3 +252,19 @@ def test_card_brand(cardtype: str | None, brand: str | None) -> None:
 )
 def test_payment_succeeded(result: str | None, succeeded: bool | None) -> None:
     assert payment_succeeded(result) is succeeded
+
+
+@pytest.mark.parametrize(("envelope", "expected_utc"), [
+    pytest.param("2026-10-25T01:31:00+00:00", "2026-10-25T01:30:00+00:00",
+                 id="second 01:30 (GMT) when sent after it"),
+    pytest.param("2026-10-25T00:31:00+00:00", "2026-10-25T00:30:00+00:00",
+                 id="first 01:30 (BST) when sent after that one"),
+])
+def test_card_payment_time_in_the_repeated_hour_follows_the_envelope(
+        envelope: str, expected_utc: str) -> None:
+    # the clocks go back at 02:00 BST on 2026-10-25: 01:30 local happens twice (#10)
+    body = {"action": "CardPayment", "timestamp": envelope,
+            "CardPayment": {"campaign": "c", "timestamp": "2026-10-25T01:30:00", "amount": 1}}
+    row = normalise_event(body, tz=ZoneInfo("Europe/London")).as_dict()
+    assert row["payment_timestamp"].timestamp() == datetime.fromisoformat(
+        expected_utc).timestamp()

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from genius_wh.segments import whole_segment
 from genius_wh.records import encode_record, make_record
+from genius_wh.segments import whole_segment
 from transform import ChunkResult, transform_chunk
 from transform.recordcolumns import RecorddataColumns
 

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from genius_wh.segments import whole_segment
 from genius_wh.records import encode_record, make_record, parse_body
+from genius_wh.segments import whole_segment
 from genius_wh.tables import EVENT_TABLES
 from transform import ChunkResult, lake, transform_chunk
 from transform.errors import LakeWriteError
@@ -41,8 +41,9 @@ def write_segment(path: Path, bodies: list[dict[str, Any]], start: datetime = NO
 
 
 def run(tmp_path: Path, segments: list[Path], chunk_id: str = "chunk-1") -> ChunkResult:
-    return transform_chunk([whole_segment(s) for s in segments], chunk_id=chunk_id, lake_dir=tmp_path / "lake",
-                           quarantine_dir=tmp_path / "quarantine", tz=LONDON)
+    return transform_chunk([whole_segment(s) for s in segments], chunk_id=chunk_id,
+                           lake_dir=tmp_path / "lake", quarantine_dir=tmp_path / "quarantine",
+                           tz=LONDON)
 
 
 def rows(result: ChunkResult, table: str) -> list[dict[str, Any]]:

@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from genius_wh.layout import DataLayout
 from genius_wh.records import encode_record, make_record
 from genius_wh.settings import Settings, load_settings

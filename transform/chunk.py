@@ -5,17 +5,28 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from genius_wh.records import check_bounds, encode_record
 from genius_wh.segments import SegmentSlice
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from transform.lake import RowsWriter, lake_path, write_recorddata
 from transform.normalise import ACTION_NAMES, normalise_event
-from transform.reader import SpoolLine, read_segment
+from transform.reader import SpoolLine, quarantine_line, read_segment
 from transform.recordcolumns import RecorddataColumns
 from transform.result import ChunkResult, LoadIssue, QuarantinedLine, UnknownField
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bounds:
+    """The receiver's limits, applied again to spool lines (old ones predate them)."""
+
+    max_json_depth: int = 64
+    max_recorddata_fields: int = 2000
+
 
 #: Every table a chunk can write, in a stable order.
 TABLES = (*EVENT_TABLES, SESSION_RECORDDATA)
@@ -24,8 +35,11 @@ TABLES = (*EVENT_TABLES, SESSION_RECORDDATA)
 class ChunkBuilder:
     """One chunk's rows per table and local date, and what the loader must record."""
 
-    def __init__(self, tz: tzinfo, lake_dir: Path, chunk_id: str) -> None:
+    def __init__(self, tz: tzinfo, lake_dir: Path, chunk_id: str,
+                 bounds: Bounds | None = None, quarantine_dir: Path | None = None) -> None:
         self.tz = tz
+        self.bounds = bounds or Bounds()
+        self.quarantine_dir = quarantine_dir or lake_dir / "quarantine"
         self.lake_dir = lake_dir
         self.chunk_id = chunk_id
         self.tables: dict[tuple[str, date], RowsWriter] = {}
@@ -46,7 +60,13 @@ class ChunkBuilder:
             self.duplicates += 1
             return
         self.seen_ids.add(event_id)
-        event = normalise_event(record["body"], tz=self.tz)
+        try:
+            check_bounds(record["body"], max_json_depth=self.bounds.max_json_depth,
+                         max_recorddata_fields=self.bounds.max_recorddata_fields)
+            event = normalise_event(record["body"], tz=self.tz)
+        except Exception as exc:  # noqa: BLE001 - any event the rules cannot take (#9)
+            self._quarantine(line, f"{type(exc).__name__}: {exc}")
+            return
         event.row[0] = event_id
         event.row[2] = line.received_at
         event.row[3] = record.get("integration") or "default"
@@ -69,6 +89,13 @@ class ChunkBuilder:
                 self.issues.append(LoadIssue(
                     event_id=event_id, table=SESSION_RECORDDATA, column="recorddata",
                     value="", problem=problem_text, segment=line.segment, line=line.line))
+
+    def _quarantine(self, line: SpoolLine, reason: str) -> None:
+        """Keep an event the transform cannot take on its own; the rest of the chunk loads."""
+        self.events -= 1
+        self.quarantined.append(quarantine_line(
+            Path(line.segment), line.line, encode_record(line.record), reason[:500],
+            self.quarantine_dir))
 
     def _unknown(self, action: str, fields: list[str], received: datetime) -> None:
         name = ACTION_NAMES.get(action.strip().lower(), action)
@@ -120,9 +147,10 @@ class ChunkBuilder:
 
 
 def transform_chunk(segments: list[SegmentSlice], *, chunk_id: str, lake_dir: Path,
-                    quarantine_dir: Path, tz: tzinfo) -> ChunkResult:
+                    quarantine_dir: Path, tz: tzinfo,
+                    bounds: Bounds | None = None) -> ChunkResult:
     """Normalise the spool segment slices of one chunk into Parquet files in staging."""
-    builder = ChunkBuilder(tz, lake_dir, chunk_id)
+    builder = ChunkBuilder(tz, lake_dir, chunk_id, bounds, quarantine_dir)
     lines: dict[str, int] = {}
     try:
         with _no_cyclic_gc():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Final
 
 import orjson
@@ -109,6 +109,8 @@ def normalise_event(body: dict[str, Any], *, tz: tzinfo) -> NormalisedEvent:
     _fill(event, obj, tz)
     if table == "card_payment":
         _derive_card(event.row)
+        index = _CARD["payment_timestamp"]
+        event.row[index] = resolve_fold(event.row[index], event.row[_EVENT_TIMESTAMP], tz)
     return event
 
 
@@ -214,6 +216,21 @@ def _missing_object(event: NormalisedEvent, key: str, obj_key: str | None, obj: 
 
 
 _CARD: Final = {name: i for i, name in enumerate(_NAMES["card_payment"])}
+
+
+def resolve_fold(moment: datetime | None, reference: datetime | None,
+                 tz: tzinfo) -> datetime | None:
+    """A local time sent without an offset that falls in the hour the clocks repeat, read as
+    whichever of its two instants is the latest not after `reference` (the envelope
+    timestamp, which has an offset and is sent just after the event); otherwise as it is."""
+    if moment is None or reference is None or moment.tzinfo is not tz:
+        return moment
+    other = moment.replace(fold=1 - moment.fold)
+    if other.utcoffset() == moment.utcoffset():
+        return moment
+    before = [m for m in (moment, other) if m.timestamp() <= reference.timestamp()]
+    chosen = max(before, key=lambda m: m.timestamp()) if before else moment
+    return chosen.astimezone(UTC)  # as an instant: a fold is lost in later conversions
 
 
 def _derive_card(row: list[Any]) -> None:

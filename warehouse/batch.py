@@ -8,9 +8,11 @@ import logging
 import time
 from datetime import UTC, datetime
 from itertools import chain, islice
+from pathlib import Path
 
 import duckdb
 
+from genius_wh.durable import crash_point
 from genius_wh.layout import DataLayout
 from genius_wh.segments import SegmentSlice, list_open, list_ready, seal_abandoned
 from genius_wh.settings import Settings
@@ -36,6 +38,7 @@ from warehouse.pipeline import (
     Prepared,
     Tally,
     Transformer,
+    bounds,
     load_stream,
     transform_executor,
 )
@@ -89,6 +92,7 @@ def _run_open(settings: Settings, layout: DataLayout,
                           "batch loads it again)") from exc
     with transaction(con):
         record_batch_row(con, started, tally, outcome="ok", message=None)
+    crash_point("after-batch-row")
     remember_loaded(layout, live, positions, slices)
     _record_metrics(layout, tally, ok=True)
     apply_retention(layout, datetime.now(settings.tz).date(), settings.archive_retention_days)
@@ -122,7 +126,8 @@ def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyCon
     executor, workers = transform_executor(many=len(ahead) > 1)
     with executor:
         transformer = Transformer(executor=executor, lake_dir=layout.staging,
-                                  quarantine_dir=layout.quarantine, tz=settings.tz)
+                                  quarantine_dir=layout.quarantine, tz=settings.tz,
+                                  bounds=bounds(settings))
         prepared = (transformer.start(group, new_chunk_id()) for group in chain(ahead, chunks))
 
         def archive_group(done: list[Prepared]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from genius_wh.durable import atomic_write, fsync_path
+from genius_wh.durable import atomic_write, crash_point, fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 from genius_wh.segments import SegmentSlice, complete_end, list_open, list_ready, read_slice
 from warehouse.loader import Position
@@ -98,6 +98,7 @@ def archive(layout: DataLayout, paths: list[Path], day: date) -> None:
             os.replace(path, target / path.name)
         except FileNotFoundError:
             continue  # archived by a batch that was killed after the move
+        crash_point("during-archive")
     fsync_path(target)
     fsync_path(layout.spool_ready)
 

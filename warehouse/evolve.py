@@ -90,12 +90,31 @@ def change_sql(change: ColumnChange) -> list[str]:
     if old == "BOOLEAN" and target == "DOUBLE":
         return [f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT",
                 f"ALTER TABLE {table} ALTER COLUMN {column} TYPE DOUBLE"]
-    scratch = quote(change.column + "__widened")
-    return [f"ALTER TABLE {table} ADD COLUMN {scratch} {target}",
-            f"UPDATE {table} SET {scratch} = CAST(CAST({column} AS VARCHAR) AS {target}) "
-            f"WHERE {column} IS NOT NULL",
-            f"ALTER TABLE {table} DROP COLUMN {column}",
-            f"ALTER TABLE {table} RENAME COLUMN {scratch} TO {column}"]
+    return rewrite_sql([change])
+
+
+def needs_rewrite(change: ColumnChange) -> bool:
+    """Whether the change goes through a new column (a widening DuckLake refuses)."""
+    old = physical_type(change.old_value_type or NULL)
+    return (not change.is_add and change.old_value_type != NULL
+            and old != change.physical_type
+            and change.physical_type not in IN_PLACE.get(old, ())
+            and not (old == "BOOLEAN" and change.physical_type == "DOUBLE"))
+
+
+def rewrite_sql(changes: list[ColumnChange]) -> list[str]:
+    """Widen several columns to text with ONE rewrite of the table's rows: a new column
+    each, one UPDATE filling them from the old ones cast to text, the old dropped, the new
+    renamed."""
+    table = quote(SESSION_RECORDDATA)
+    pairs = [(quote(c.column), quote(c.column + "__widened"), c.physical_type) for c in changes]
+    sets = ", ".join(f"{scratch} = CAST(CAST({column} AS VARCHAR) AS {target})"
+                     for column, scratch, target in pairs)
+    return ([f"ALTER TABLE {table} ADD COLUMN {scratch} {target}" for _, scratch, target in pairs]
+            + [f"UPDATE {table} SET {sets}"]
+            + [f"ALTER TABLE {table} DROP COLUMN {column}" for column, _, _ in pairs]
+            + [f"ALTER TABLE {table} RENAME COLUMN {scratch} TO {column}"
+               for column, scratch, _ in pairs])
 
 
 def current_value_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -106,8 +125,13 @@ def current_value_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 def apply_plan(con: duckdb.DuckDBPyConnection, changes: list[ColumnChange]) -> None:
     """Run the changes and record the new value types (inside the caller's transaction)."""
+    rewrites = [change for change in changes if needs_rewrite(change)]
     for change in changes:
-        for statement in change_sql(change):
+        if change not in rewrites:
+            for statement in change_sql(change):
+                con.execute(statement)
+    if rewrites:
+        for statement in rewrite_sql(rewrites):
             con.execute(statement)
     if not changes:
         return

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
+from genius_wh.durable import crash_point
 from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
 from warehouse.lakehouse import ALIAS, lake_config, open_lake
@@ -49,6 +50,7 @@ def maintain(settings: Settings, *, blocking: bool = True) -> MaintainReport:
 def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainReport:
     before = data_file_count(con)
     con.execute(f"CALL ducklake_merge_adjacent_files({ALIAS!r})")
+    crash_point("during-maintain")
     cutoff = datetime.now(UTC) - timedelta(hours=settings.snapshot_retention_hours)
     expired = con.execute(f"CALL ducklake_expire_snapshots({ALIAS!r}, older_than => ?)",
                           [cutoff]).fetchall()

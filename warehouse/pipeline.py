@@ -21,8 +21,11 @@ from pathlib import Path
 
 import duckdb
 
+from genius_wh.durable import crash_point
 from genius_wh.segments import SegmentSlice
+from genius_wh.settings import Settings
 from transform import ChunkResult
+from transform.chunk import Bounds
 from transform.worker import transform_and_trim, transform_pool
 from warehouse.loader import loading
 from warehouse.schema import LOADED_TABLES
@@ -85,13 +88,20 @@ class Transformer:
     lake_dir: Path
     quarantine_dir: Path
     tz: tzinfo
+    bounds: Bounds = field(default_factory=Bounds)
 
     def start(self, slices: list[SegmentSlice], chunk_id: str) -> Prepared:
         """Submit one chunk's transform."""
         future = self.executor.submit(
             transform_and_trim, slices, chunk_id=chunk_id, lake_dir=self.lake_dir,
-            quarantine_dir=self.quarantine_dir, tz=self.tz)
+            quarantine_dir=self.quarantine_dir, tz=self.tz, bounds=self.bounds)
         return Prepared(slices=slices, transform=future)
+
+
+def bounds(settings: Settings) -> Bounds:
+    """The transform's bounds from the receiver's settings."""
+    return Bounds(max_json_depth=settings.max_json_depth,
+                  max_recorddata_fields=settings.max_recorddata_fields)
 
 
 def transform_executor(*, many: bool) -> tuple[Executor, int]:
@@ -125,6 +135,7 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
                 if chunk.transform is not None:
                     result = chunk.transform.result()
                     load.add(result, chunk.slices)
+                    crash_point("before-commit")
                     results.append(result)
                     loaded(result)
                 done.append(chunk)
@@ -132,6 +143,7 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
             tally.add(result)
         for table, count in load.rows.items():
             tally.rows[table] += count
+        crash_point("after-commit")
         committed(done)
         for result in results:
             discard_files(result)

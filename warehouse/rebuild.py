@@ -43,7 +43,14 @@ from warehouse.lakehouse import (
 from warehouse.ledger import record_batch_row
 from warehouse.loader import transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
-from warehouse.pipeline import BatchReport, Tally, Transformer, load_stream, transform_executor
+from warehouse.pipeline import (
+    BatchReport,
+    Tally,
+    Transformer,
+    bounds,
+    load_stream,
+    transform_executor,
+)
 from warehouse.schema import ensure_schema, view_options
 
 _WORK = ".rebuild"
@@ -141,7 +148,8 @@ def _target(config: LakeConfig, layout: DataLayout) -> LakeConfig:
     work = layout.root / _WORK
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(mode=0o700)
-    return LakeConfig(catalog=f"sqlite:{work / 'catalog.sqlite'}", data_path=config.data_path)
+    return LakeConfig(catalog=f"sqlite:{work / 'catalog.sqlite'}", data_path=config.data_path,
+                      spill_dir=config.spill_dir)
 
 
 def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
@@ -164,7 +172,8 @@ def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
                     bar.advance(task, 1)
 
             transformer = Transformer(executor=executor, lake_dir=layout.staging,
-                                      quarantine_dir=layout.quarantine, tz=settings.tz)
+                                      quarantine_dir=layout.quarantine, tz=settings.tz,
+                                  bounds=bounds(settings))
             chunks = (transformer.start(group, new_chunk_id()) for group in plan)
             load_stream(con, chunks, workers=workers, tally=tally, loaded=advance)
         with transaction(con):

@@ -8,7 +8,7 @@ catalog changes of its own."""
 from __future__ import annotations
 
 import hashlib
-from typing import Final, cast
+from typing import Any, Final, cast
 
 import duckdb
 
@@ -87,7 +87,7 @@ class _Recorder:
         return self
 
 
-def schema_statements(*, tz: str, views: dict[str, object] | None = None) -> list[str]:
+def schema_statements(*, tz: str, views: dict[str, Any] | None = None) -> list[str]:
     """Every CREATE of the fixed schema: tables, dimensions and analytics views (pure)."""
     statements = [table_ddl(name) for name in EVENT_TABLES]
     statements.append(f"CREATE TABLE IF NOT EXISTS {quote(SESSION_RECORDDATA)} "
@@ -112,7 +112,7 @@ def schema_version(statements: list[str]) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, *, tz: str,
-                  views: dict[str, object] | None = None) -> bool:
+                  views: dict[str, Any] | None = None) -> bool:
     """Create or update every table, dimension and view when the schema changed, in the
     caller's transaction; True when it did (nothing is written when it is current)."""
     statements = schema_statements(tz=tz, views=views)
@@ -167,7 +167,7 @@ def create_session_flat(con: duckdb.DuckDBPyConnection) -> None:
 
 
 
-def view_options(settings: Settings) -> dict[str, object]:
+def view_options(settings: Settings) -> dict[str, Any]:
     """The settings the analytics views are built with (besides the time zone)."""
     return {"ofcom_limit": settings.ofcom_limit, "ofcom_calltypes": settings.ofcom_calltypes,
             "amd_false_positive_rate": settings.amd_false_positive_rate,
