@@ -33,6 +33,7 @@ from genius_wh.settings import Settings, load_settings
 from genius_wh.simulator import model_events
 from genius_wh.simulator.send import post_all, write_lines
 from ingest.replay import replay_files
+from wallboard import feed_status
 from warehouse import connect
 from warehouse.batch import run_batch
 from warehouse.export import export_date
@@ -187,7 +188,9 @@ def status(settings: Settings, fmt: str) -> None:
 
     Example: genius-wh status --format json
     """
-    print_status(collect_status(settings), fmt)
+    report = collect_status(settings)
+    report["feeds"] = feed_status(settings)
+    print_status(report, fmt)
 
 
 @cli.command()

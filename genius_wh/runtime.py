@@ -14,6 +14,7 @@ from genius_wh.errors import GeniusWhError
 from genius_wh.scheduler import build_scheduler, configure_logging
 from genius_wh.settings import Settings
 from ingest.server import run_server
+from wallboard import wallboard_blueprint
 
 log = logging.getLogger("genius_wh")
 
@@ -56,7 +57,8 @@ def serve(settings: Settings, *, host: str, port: int, with_scheduler: bool) -> 
     if scheduler is not None:
         scheduler.start()
     try:
-        run_server(settings, host=host, port=port)
+        run_server(settings, host=host, port=port,
+                   blueprints=[wallboard_blueprint(settings)])
     except OSError as exc:  # lost the race for the port since check_port_free
         if exc.errno not in BIND_ERRORS:
             raise

@@ -12,6 +12,7 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from genius_wh.cards import CARD_NUMBERS_MASKED, mask_body, mask_bytes
 from genius_wh.durable import private_dir
 from genius_wh.layout import DataLayout
 from genius_wh.records import (
@@ -66,7 +67,7 @@ def create_app(settings: Settings) -> Flask:
     writer = SpoolWriter(layout, segment_bytes=settings.spool_segment_bytes,
                          segment_seconds=settings.spool_segment_seconds).start()
     app.extensions["genius_wh"] = Receiver(settings=settings, layout=layout, writer=writer,
-                                           metrics=IngestMetrics(layout).start())
+                                           metrics=IngestMetrics(layout, settings).start())
     if settings.trusted_proxies > 0:
         app.wsgi_app = ForwardedFor(app.wsgi_app, settings)  # type: ignore[method-assign]
     app.register_blueprint(webhook)
@@ -151,8 +152,11 @@ def _spool_line(state: Receiver, admitted: Admitted,
                  max_recorddata_fields=settings.max_recorddata_fields)
     if repaired:
         state.metrics.inc(REPAIRS)
+    body, masked = mask_body(body, admitted.raw)  # no card number is stored (PCI DSS, #13)
+    if masked:
+        state.metrics.inc(CARD_NUMBERS_MASKED, amount=masked)
     record = make_record(body, received_at=datetime.now(UTC), source=source,
-                         original=admitted.raw if repaired else None,
+                         original=mask_bytes(admitted.raw)[0] if repaired else None,
                          integration=admitted.integration)
     return encode_record(record), record
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import orjson
 
@@ -28,6 +28,7 @@ class BatchFigures(TypedDict):
     rows_loaded: dict[str, int]
     rows_loaded_total: dict[str, int]
     ok: bool
+    ofcom_over_limit: NotRequired[dict[str, bool]]
 
 
 def record_batch(data_dir: Path, *, lag_seconds: float, rows_loaded: Mapping[str, int],
@@ -43,7 +44,18 @@ def record_batch(data_dir: Path, *, lag_seconds: float, rows_loaded: Mapping[str
         "rows_loaded": {t: int(r) for t, r in rows_loaded.items()},
         "rows_loaded_total": totals, "ok": ok,
     }
+    if previous and "ofcom_over_limit" in previous:
+        figures["ofcom_over_limit"] = previous["ofcom_over_limit"]
     write_json_atomic(layout.metrics / BATCH_FILE, figures)
+
+
+def record_ofcom(data_dir: Path, over_limit: Mapping[str, bool]) -> None:
+    """Store which campaigns are over the Ofcom limit now (maintain computes it)."""
+    figures = read_batch(data_dir)
+    if figures is None:
+        return
+    figures["ofcom_over_limit"] = dict(over_limit)
+    write_json_atomic(DataLayout(root=data_dir).metrics / BATCH_FILE, figures)
 
 
 def read_batch(data_dir: Path) -> BatchFigures | None:

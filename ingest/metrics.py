@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -25,6 +26,8 @@ from prometheus_client.registry import Collector
 
 from genius_wh.layout import DataLayout
 from genius_wh.records import DEFAULT_INTEGRATION
+from genius_wh.settings import Settings
+from genius_wh.silence import silent_feeds
 from genius_wh.tables import ACTION_TABLES
 from ingest.gauges import read_batch, write_json_atomic
 from ingest.metricfiles import Key, Rows, combine, fold_dead, read_rows
@@ -63,8 +66,9 @@ def action_label(action: str) -> str:
 class IngestMetrics:
     """Counters of one receiver process, shared through files under the data directory."""
 
-    def __init__(self, layout: DataLayout) -> None:
+    def __init__(self, layout: DataLayout, settings: Settings | None = None) -> None:
         self.layout = layout
+        self.settings = settings
         self.host = socket.gethostname().split(".")[0]
         self.path = layout.metrics / f"ingest-{self.host}-{os.getpid()}.json"
         # one dict per request thread, written only by that thread: counting an event takes
@@ -185,6 +189,9 @@ class _FileCollector(Collector):
         for name, help_text in GAUGE_HELP.items():
             yield _filled(GaugeMetricFamily(name, help_text, labels=LABELS[name]), name, totals)
         yield from _batch_families(self.metrics.layout)
+        yield _backlog_family(self.metrics.layout)
+        if self.metrics.settings is not None:
+            yield _silence_family(totals, self.metrics.settings)
 
 
 def _filled(family: Metric, name: str, totals: dict[Key, float]) -> Metric:
@@ -193,6 +200,36 @@ def _filled(family: Metric, name: str, totals: dict[Key, float]) -> Metric:
     for (key_name, labels), value in sorted(totals.items()):
         if key_name == name and len(labels) == width:
             family.add_metric(list(labels), value)  # type: ignore[attr-defined]
+    return family
+
+
+def _backlog_family(layout: DataLayout) -> Metric:
+    """Bytes of spool segments per folder: a growing `ready` means batches fall behind."""
+    family = GaugeMetricFamily("genius_wh_spool_backlog_bytes",
+                               "Bytes of spool segments waiting, per folder.", labels=["folder"])
+    for folder, path in (("open", layout.spool_open), ("ready", layout.spool_ready)):
+        size = 0
+        for segment in path.glob("*.jsonl") if path.is_dir() else []:
+            try:
+                size += segment.stat().st_size
+            except FileNotFoundError:
+                continue  # sealed or archived meanwhile
+        family.add_metric([folder], float(size))
+    return family
+
+
+def _silence_family(totals: dict[Key, float], settings: Settings) -> Metric:
+    """1 for each action an integration sends that has been silent too long (CONTRACT 9)."""
+    family = GaugeMetricFamily(
+        "genius_wh_feed_silent", "1 while an action an integration sends has sent nothing "
+        "for silence_alarm_minutes inside business_hours.", labels=["action", "integration"])
+    last = {(labels[0], labels[1]): datetime.fromtimestamp(value, UTC)
+            for (name, labels), value in totals.items()
+            if name == LAST_EVENT and len(labels) == 2}
+    silent = {(f.action, f.integration) for f in silent_feeds(
+        last, datetime.now(UTC), settings.silence_alarm_minutes, settings.business_hours)}
+    for key in sorted(last):
+        family.add_metric(list(key), 1.0 if key in silent else 0.0)
     return family
 
 
@@ -212,5 +249,11 @@ def _batch_families(layout: DataLayout) -> Iterable[Metric]:
         ok.add_metric([], 1.0 if figures["ok"] else 0.0)
         for table, count in sorted(figures["rows_loaded_total"].items()):
             rows.add_metric([table], count)
-    return [lag, last, ok, rows]
+    over = GaugeMetricFamily("genius_wh_ofcom_over_limit", "1 for a campaign whose rolling "
+                             "24-hour abandoned-call rate is over ofcom_limit (CONTRACT 8).",
+                             labels=["campaign"])
+    flags: dict[str, bool] = figures.get("ofcom_over_limit", {}) if figures else {}
+    for campaign, flag in sorted(flags.items()):
+        over.add_metric([campaign], 1.0 if flag else 0.0)
+    return [lag, last, ok, rows, over]
 

@@ -7,9 +7,11 @@ import os
 import resource
 import signal
 import time
+from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+from flask import Blueprint
 from waitress import wasyncore
 from waitress.server import create_server
 
@@ -40,15 +42,19 @@ SPARE_DESCRIPTORS = 256
 SWEEP_SECONDS = 0.5
 
 
-def run_server(settings: Settings, *, host: str, port: int) -> None:
+def run_server(settings: Settings, *, host: str, port: int,
+               blueprints: Sequence[Blueprint] = ()) -> None:
     """Serve until SIGTERM/SIGINT; then stop taking requests and seal the open segment.
 
     `port=0` binds a free port; the bound address is logged as `listening on http://H:P/`.
+    `blueprints` are served beside the webhook (the wallboard: the top floor hands it in).
     """
     # one warning per queued request under a burst: noise that costs the loop thread time
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     os.umask(0o077)  # whatever this process creates is private (issue #9)
     app = create_app(settings)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
     state: Receiver = app.extensions["genius_wh"]
     server: Any = create_server(app, host=host, port=port, **server_options(settings))
     server.channel_class = channel_class(precheck_for(settings))

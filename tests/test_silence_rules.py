@@ -9,7 +9,7 @@ import pytest
 
 from genius_wh.errors import ConfigError
 from genius_wh.settings import BusinessHours, load_settings
-from wallboard.silence import business_seconds, in_business_hours, silent_feeds
+from genius_wh.silence import business_seconds, in_business_hours, silent_feeds
 
 LONDON = ZoneInfo("Europe/London")
 HOURS = BusinessHours.parse("Mon-Fri 08:00-20:00", "Europe/London")

@@ -5,8 +5,8 @@ Top floor: reads the warehouse through `warehouse.connect()` and its views, neve
 
 from __future__ import annotations
 
+from genius_wh.silence import SilentFeed, silent_feeds
 from wallboard.feeds import feed_status, silence_gauge
-from wallboard.silence import SilentFeed, silent_feeds
 from wallboard.web import wallboard_blueprint
 
 __all__ = ["SilentFeed", "feed_status", "silence_gauge", "silent_feeds", "wallboard_blueprint"]

@@ -22,6 +22,7 @@ import orjson
 from flask import Blueprint, Response, request
 
 from genius_wh.settings import Settings
+from genius_wh.silence import merge_last_events
 from ingest.gauges import read_batch
 from wallboard.feeds import (
     feed_rows,
@@ -29,7 +30,6 @@ from wallboard.feeds import (
     last_events_from_warehouse,
 )
 from wallboard.figures import read_figures
-from wallboard.silence import merge_last_events
 from warehouse import connect
 from warehouse.errors import WarehouseError
 

@@ -44,7 +44,21 @@ def maintain(settings: Settings, *, blocking: bool = True) -> MaintainReport:
                                   files_deleted=0, skipped="a batch is running")
         with writer_lock(config), open_lake(config, read_only=False) as con:
             tune_writer(con)
-            return _housekeep(con, settings)
+            report = _housekeep(con, settings)
+            _record_ofcom(con, layout)
+            return report
+
+
+def _record_ofcom(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:
+    """Hand the campaigns over the Ofcom limit in the last 24 hours to /metrics (a query over
+    the day's calls: here, every 15 minutes, rather than in every batch)."""
+    try:
+        from ingest.gauges import record_ofcom
+    except ImportError:
+        return
+    rows = con.execute("SELECT campaign, over_limit FROM v_ofcom_last_24h "
+                       "WHERE scope = 'campaign'").fetchall()
+    record_ofcom(layout.root, {str(campaign): bool(flag) for campaign, flag in rows})
 
 
 def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainReport:
