@@ -177,6 +177,33 @@ class Settings(BaseSettings):
     server_threads: int = Field(
         32, gt=0, description="Worker threads of the WSGI server."
     )
+    export_mask: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("card_payment.cardholder:hash", "session_ended.telnumber:hash",
+         "session_ended.cli:hash"),
+        description="Comma-separated `table.column:hash` or `:drop` (`recorddata.<column>` "
+        "for a recorddata field) masked in exports only, never in the warehouse; hash is a "
+        "keyed HMAC-SHA256, so joins still work; empty exports everything as it is.",
+    )
+    export_mask_key: SecretStr = Field(
+        SecretStr(""), description="Secret key of the export_mask hashes; empty: a random key "
+        "made once in DATA_DIR/.export-mask-key (0600).",
+    )
+    retention_days: int = Field(
+        0, ge=0, description="Days after which warehouse rows (by received_at), spool archive "
+        "folders and export dates go (`maintain` and the scheduler); 0 keeps them for ever.",
+    )
+
+    @field_validator("export_mask", mode="before")
+    @classmethod
+    def _parse_export_mask(cls, value: Any) -> Any:
+        items = _split_commas(value)
+        for item in items if isinstance(items, list | tuple) else []:
+            place, _, how = str(item).rpartition(":")
+            if how not in ("hash", "drop") or place.count(".") != 1 or \
+                    not all(place.split(".")):
+                raise ValueError(f"export_mask entry {item!r}: write table.column:hash or "
+                                 "table.column:drop (recorddata.<column> for a field)")
+        return items
     ofcom_limit: float = Field(
         0.03, gt=0, le=1, description="Ofcom abandoned-call limit as a fraction of live calls "
         "over any 24 hours; v_ofcom_compliance flags a campaign above it.",

@@ -30,6 +30,7 @@ from warehouse.batch import run_batch
 from warehouse.errors import WarehouseError
 from warehouse.lakehouse import lake_config, open_lake
 from warehouse.loader import Position, ledger_positions
+from warehouse.privacy import masked_select, select_modifiers
 
 _NONE: Final = Position(offset=-1, line=0, sealed=False)
 
@@ -83,9 +84,10 @@ def export_date(settings: Settings, day: date | None = None) -> ExportReport:
         con.execute("SET TimeZone = 'UTC'")
         _check_complete(con, layout, end)
         con.execute("BEGIN TRANSACTION")  # every table from one snapshot
+        masks = select_modifiers(con, settings, list(EXPORT_QUERIES))  # exports only (#13)
         for table, select in EXPORT_QUERIES.items():
-            rows[table] = _write_table(con, select, [start, end],
-                                       export_path(layout, table, day))
+            rows[table] = _write_table(con, masked_select(select, masks.get(table, "")),
+                                       [start, end], export_path(layout, table, day))
         con.execute("COMMIT")
     _update_manifest(layout, day, rows)
     return ExportReport(day=day, rows=rows, folder=layout.exports)
