@@ -9,8 +9,14 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from warehouse_support import BASE_TIME, card_payment, make_settings, query, session_ended, \
-    write_segment
+from warehouse_support import (
+    BASE_TIME,
+    card_payment,
+    make_settings,
+    query,
+    session_ended,
+    write_segment,
+)
 
 from genius_wh.layout import DataLayout
 from warehouse.export import export_date, export_path
