@@ -1,9 +1,10 @@
-"""The scheduled jobs: a batch every batch_interval_seconds and the nightly export.
+"""The scheduled jobs: a batch every batch_interval_seconds, the nightly export, maintain.
 
 - each job runs in a child process (issue #9): a batch that crashes, runs out of memory or is
   killed never takes the receiver (or the scheduler) down with it; the next batch finishes
   what the killed one left;
-- the child calls the same library functions as `genius-wh batch` and `genius-wh export`;
+- the child calls the same library functions as `genius-wh batch`, `genius-wh export` and
+  `genius-wh maintain`;
 - children are forked from a forkserver that has this module (and so the warehouse) imported
   already: a child costs ~12 ms to start instead of ~0.4 s for a fresh interpreter, which
   keeps a 5-second batch interval cheap;
@@ -35,7 +36,6 @@ from warehouse.maintain import maintain
 
 log = logging.getLogger(__name__)
 
-#: How long a scheduled batch waits for a DuckDB client holding the warehouse.
 #: Log lines of the parent and of every job child.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
