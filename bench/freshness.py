@@ -1,9 +1,9 @@
 """Freshness: how long after its 200 an event is visible in a new `connect()`.
 
-Starts the real receiver (`genius-wh serve --no-scheduler`) on a free port, posts events at a
-steady rate for a while, runs `run_batch` every `--interval` seconds in this process (what the
-scheduler's child does), and polls the warehouse through a fresh `warehouse.connect()` for
-each posted event's id. Prints p50/p95/max of (visible - answered) per batch interval, side by
+Starts the real product (`genius-wh serve`, receiver plus scheduler, each batch in its child
+process) with `batch_interval_seconds` set, posts events at a steady rate for a while from
+keep-alive clients, and polls the warehouse through `warehouse.connect()` every 0.2 s for the
+posted events' ids. Prints p50/p95/max of (visible - answered) per batch interval, side by
 side, so the cost of a short interval is seen against a longer one in the same run.
 
     .venv/bin/python bench/freshness.py --rate 1000 --seconds 20 --intervals 1,5
@@ -29,7 +29,6 @@ sys.path.insert(0, str(REPO))
 
 from genius_wh.settings import load_settings  # noqa: E402
 from warehouse import connect  # noqa: E402
-from warehouse.batch import run_batch  # noqa: E402
 
 
 def free_port() -> int:
@@ -38,12 +37,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, interval: float) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir), "serve",
-         "--no-scheduler", "--port", str(port)], cwd=REPO,
+         "--port", str(port)], cwd=REPO,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "GENIUS_WH_SPOOL_SEGMENT_SECONDS": "5"})
+        env={**os.environ, "GENIUS_WH_BATCH_INTERVAL_SECONDS": str(interval)})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -92,23 +91,23 @@ def measure(interval: float, rate: float, seconds: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         settings = load_settings(data_dir=data_dir)
-        run_batch(settings)  # create the warehouse before the clock starts
-        server = start_server(data_dir, port := free_port())
+        server = start_server(data_dir, port := free_port(), interval)
         answered: dict[str, float] = {}
         seen: dict[str, float] = {}
         stop = threading.Event()
 
-        def batches() -> None:
-            while not stop.is_set():
-                run_batch(settings)
-                with connect(settings=settings) as con:
+        def poll() -> None:
+            while not stop.is_set() and not (data_dir / "catalog.sqlite").exists():
+                stop.wait(0.2)  # the first batch creates the warehouse
+            with connect(settings=settings) as con:
+                while not stop.is_set():
+                    rows = con.execute("SELECT event_id FROM agent_activity").fetchall()
                     now = time.time()
-                    for (event_id,) in con.execute(
-                            "SELECT event_id FROM agent_activity").fetchall():
+                    for (event_id,) in rows:
                         seen.setdefault(event_id, now)
-                stop.wait(interval)
+                    stop.wait(0.2)
 
-        loader = threading.Thread(target=batches)
+        loader = threading.Thread(target=poll)
         loader.start()
         post_loop(port, rate, seconds, answered)
         time.sleep(interval + 3)
@@ -127,7 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--intervals", default="1,5")
+    parser.add_argument("--intervals", default="1,5",
+                        help="batch_interval_seconds values to compare")
     args = parser.parse_args()
     print(f"{'interval s':>10} {'events':>7} {'missing':>7} {'p50 s':>7} {'p95 s':>7} "
           f"{'max s':>7}")

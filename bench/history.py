@@ -95,6 +95,7 @@ def main() -> None:
               f"{'big s':>7} {'big MiB':>8} {'lake+cat MiB':>12} {'archive MiB':>11} "
               f"{'ratio':>6} {'files':>6} {'slowest view s':>15}", flush=True)
         loaded, big = 0, {"seconds": 0.0, "rss": 0.0}
+        view_rows: list[tuple[int, dict[str, float]]] = []
         generate(ready, SMALL, seed=3, first_event=2 * 10**9, per_day=PER_DAY,
                  fields_seed=1)
         run_batch_child(data_dir)  # creates the warehouse: not part of the baseline
@@ -106,6 +107,7 @@ def main() -> None:
             archive = disk(data_dir / "spool" / "archive")
             rest = disk(data_dir, exclude=data_dir / "spool")
             views = query_times(data_dir)
+            view_rows.append((loaded, views))
             print(f"{loaded:>9,} {small['seconds']:>8.2f} {small['rss']:>9.0f} "
                   f"{small['written']:>11.1f} {big['seconds']:>7.1f} {big['rss']:>8.0f} "
                   f"{rest / 2**20:>12.0f} {archive / 2**20:>11.0f} "
@@ -117,6 +119,9 @@ def main() -> None:
                  fields_seed=1)
             big = run_batch_child(data_dir)
             loaded += args.step
+        print(f"\n{'history':>9} " + " ".join(f"{name:>17}" for name in QUERIES))
+        for history, views in view_rows:
+            print(f"{history:>9,} " + " ".join(f"{views[name]:>16.2f}s" for name in QUERIES))
 
 
 if __name__ == "__main__":

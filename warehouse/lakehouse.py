@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Final
 from urllib.parse import urlparse
 
 import duckdb
+import psycopg
 
 from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
@@ -227,9 +229,17 @@ def _writer_base(config: LakeConfig) -> duckdb.DuckDBPyConnection:
 
 
 def _exists(config: LakeConfig) -> bool:
-    """Whether the catalog exists already (a PostgreSQL catalog is assumed to)."""
+    """Whether the catalog holds a warehouse already."""
     path = config.sqlite_file
-    return path is None or (path.is_file() and path.stat().st_size > 0)
+    if path is not None:
+        return path.is_file() and path.stat().st_size > 0
+    try:
+        with psycopg.connect(config.postgres_dsn, connect_timeout=10) as conn:
+            row = conn.execute("SELECT to_regclass('ducklake_metadata') IS NOT NULL").fetchone()
+    except psycopg.Error as exc:
+        raise WarehouseUnavailable(f"cannot reach the catalog {display_catalog(config)}: "
+                                   f"{exc}") from exc
+    return bool(row and row[0])
 
 
 def _missing_message(config: LakeConfig) -> str:
@@ -241,6 +251,8 @@ def display_catalog(config: LakeConfig) -> str:
     """The catalog for messages, without a password."""
     if not config.shared:
         return config.catalog.removeprefix("sqlite:")
+    if "://" in config.postgres_dsn:  # postgresql://user:password@host/db
+        return "postgres:" + re.sub(r"(://[^:@/]*):[^@/]*@", r"\1@", config.postgres_dsn)
     words = [w for w in config.postgres_dsn.split() if not w.lower().startswith("password")]
     return "postgres:" + " ".join(words)
 
