@@ -37,6 +37,8 @@ from wallboard import feed_status
 from warehouse import connect
 from warehouse.batch import run_batch
 from warehouse.export import export_date
+from warehouse.forget import forget as run_forget
+from warehouse.forgetmatch import make_target
 from warehouse.lakehouse import duckdb_cli, lake_config, reader_script
 from warehouse.maintain import maintain as run_maintain
 from warehouse.rebuild import rebuild as run_rebuild
@@ -263,6 +265,29 @@ def maintain(settings: Settings) -> None:
     click.echo(f"data files {report.files_before} -> {report.files_after}, "
                f"{report.snapshots_expired} snapshots expired, "
                f"{report.files_deleted} files deleted")
+
+
+@cli.command()
+@click.option("--urn", help="The customer's URN.")
+@click.option("--phone", help="A telephone number, any spacing or +44/0 prefix.")
+@click.option("--email", help="An e-mail address (any recorddata field).")
+@click.option("--field", metavar="NAME=VALUE", help="A recorddata field's value.")
+@click.option("--dry-run", is_flag=True, help="Only show what would go, per place.")
+@settings_options
+def forget(settings: Settings, urn: str | None, phone: str | None, email: str | None,
+           field: str | None, dry_run: bool) -> None:
+    """Erase one person everywhere: warehouse, time travel, spool, quarantine, exports.
+
+    Example: genius-wh forget --phone "+44 7976 916443" --dry-run
+    """
+    given = [(kind, value) for kind, value in (("urn", urn), ("phone", phone),
+             ("email", email), ("field", field)) if value is not None]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --urn, --phone, --email and --field")
+    report = run_forget(settings, make_target(*given[0]), dry_run=dry_run)
+    for place, count in report.counts().items():
+        click.echo(f"{place}\t{count}")
+    click.echo("dry run: nothing was erased" if dry_run else "erased", err=True)
 
 
 def main() -> None:
