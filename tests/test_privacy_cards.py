@@ -11,9 +11,10 @@ import pytest
 from receiver_support import RunningReceiver, spool_lines, spool_records
 from warehouse_support import session_ended
 
-from genius_wh.cards import CARD_NUMBERS_MASKED, mask_body, mask_record, mask_text
+from genius_wh.cards import mask_body, mask_record, mask_text
+from genius_wh.layout import DataLayout
 from genius_wh.records import event_id, make_record, parse_body
-from ingest.metricfiles import read_rows
+from ingest.cards import card_numbers_masked
 
 # the card schemes' published test numbers, in the ways people type them
 CARDS = [
@@ -90,11 +91,6 @@ def _notes_body(notes: str, n: int, **fields: object) -> bytes:
     return orjson.dumps(body)
 
 
-def _masked_metric(data_dir: Path) -> float:
-    return sum(value for path in (data_dir / "metrics").glob("ingest-*.json")
-               for name, _, value in read_rows(path) if name == CARD_NUMBERS_MASKED)
-
-
 def test_receiver_stores_only_masked_card_numbers_and_counts_them(
         receiver_factory: Callable[..., RunningReceiver], tmp_path: Path) -> None:
     running = receiver_factory()
@@ -117,4 +113,19 @@ def test_receiver_stores_only_masked_card_numbers_and_counts_them(
     notes = records[0]["body"]["session"]["recorddata"]["Notes"]
     assert notes == "paid with **** **** **** 1111"
     assert records[3]["original"].endswith('"****-****-****-1117",}}')
-    assert _masked_metric(running.data_dir) == 5
+    assert card_numbers_masked(DataLayout(root=running.data_dir)) == 5
+
+
+@pytest.mark.xfail(reason="ingest/replay.py must call mask_record (lead wires it)",
+                   strict=False)
+def test_replayed_lines_are_masked_like_received_ones(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from genius_wh.settings import load_settings
+    from ingest.replay import to_record
+
+    settings = load_settings(data_dir=tmp_path)
+    line = b'{"action": "CardPayment", "cardpayment": {"note": "4111 1111 1111 1111"}}\n'
+    record = to_record(line, received_at=datetime.now(UTC), settings=settings)
+    assert record["body"]["cardpayment"]["note"] == "**** **** **** 1111"
+    assert record["event_id"] == event_id(record["body"])
