@@ -47,6 +47,7 @@ from warehouse.erasefiles import (
     stage_edits,
     update_manifest,
 )
+from warehouse.erasures import ERASED_EVENTS, ERASURES, LEDGER_DDL, erased_ids_select
 from warehouse.forgetmatch import Target, line_matches, match_events, text_may_match
 from warehouse.lakehouse import ALIAS, LakeConfig, lake_config, open_lake
 from warehouse.loader import transaction, tune_writer
@@ -55,13 +56,6 @@ from warehouse.privacy import keyed_hash, mask_key
 
 log = logging.getLogger("genius_wh.warehouse.forget")
 
-ERASURES: Final = "_erasures"
-ERASED_EVENTS: Final = "_erased_events"
-LEDGER_DDL: Final = (
-    f"CREATE TABLE IF NOT EXISTS {ERASURES} (id VARCHAR, erased_at TIMESTAMPTZ, "
-    "kind VARCHAR, identifier_hash VARCHAR, counts JSON)",
-    f"CREATE TABLE IF NOT EXISTS {ERASED_EVENTS} (event_id VARCHAR, erasure_id VARCHAR)",
-)
 _ID_AT: Final = re.compile(rb'^\{"v":1,"event_id":"([0-9a-f]{32})"')
 
 
@@ -87,14 +81,6 @@ class ForgetReport:
                   "quarantine files": self.quarantine_files,
                   "spool lines left in open segments": self.open_lines}
         return found | {f"exports {name}": n for name, n in self.export_rows.items()}
-
-
-def erased_ids_select(con: duckdb.DuckDBPyConnection) -> str | None:
-    """For the loader: a SELECT of every erased event_id, to add to the ids a chunk's rows
-    must not repeat; None while nothing was ever erased (the table does not exist)."""
-    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-                      "AND table_catalog = current_database()", [ERASED_EVENTS]).fetchone()
-    return f"SELECT event_id FROM {ERASED_EVENTS}" if row and row[0] else None
 
 
 def forget(settings: Settings, target: Target, *, dry_run: bool = False) -> ForgetReport:

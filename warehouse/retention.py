@@ -48,28 +48,35 @@ class RetentionReport:
 
 def apply_retention(settings: Settings, *, now: datetime | None = None,
                     blocking: bool = True) -> RetentionReport:
-    """Remove everything older than `retention_days` (nothing when it is 0)."""
+    """Remove everything older than `retention_days` (nothing when it is 0), holding the
+    writer locks (skipped when a batch runs and not `blocking`)."""
     if settings.retention_days <= 0:
         return RetentionReport(skipped="retention_days is 0: everything is kept")
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=settings.retention_days)
-    local_day = cutoff.astimezone(settings.tz).date()
     layout = DataLayout(root=settings.data_dir).ensure()
     config = lake_config(settings)
-    report = RetentionReport(cutoff=cutoff)
     with batch_lock(layout, blocking=blocking) as held:
         if not held:
             return RetentionReport(skipped="a batch is running")
         with writer_lock(config), open_lake(config, read_only=False) as con:
             tune_writer(con)
-            report.rows = _delete_rows(con, cutoff)
-            if any(report.rows.values()):
-                con.execute(f"CALL ducklake_rewrite_data_files({ALIAS!r}, "
-                            "delete_threshold => 0)")
-                refresh_text_stats(con)
-        report.archive_days = drop_archive_days(layout, local_day + timedelta(days=1),
-                                                1)
-        report.export_days = _drop_exports(layout, local_day)
-        report.quarantine_files = _drop_quarantine(layout, cutoff)
+            return retain(con, settings, now=now)
+
+
+def retain(con: duckdb.DuckDBPyConnection, settings: Settings, *,
+           now: datetime | None = None) -> RetentionReport:
+    """apply_retention on a writer connection whose caller holds the locks (`maintain`)."""
+    if settings.retention_days <= 0:
+        return RetentionReport(skipped="retention_days is 0: everything is kept")
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=settings.retention_days)
+    local_day = cutoff.astimezone(settings.tz).date()
+    layout = DataLayout(root=settings.data_dir)
+    report = RetentionReport(cutoff=cutoff, rows=_delete_rows(con, cutoff))
+    if any(report.rows.values()):
+        con.execute(f"CALL ducklake_rewrite_data_files({ALIAS!r}, delete_threshold => 0)")
+        refresh_text_stats(con)
+    report.archive_days = drop_archive_days(layout, local_day + timedelta(days=1), 1)
+    report.export_days = _drop_exports(layout, local_day)
+    report.quarantine_files = _drop_quarantine(layout, cutoff)
     return report
 
 
