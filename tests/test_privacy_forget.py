@@ -158,3 +158,27 @@ def test_replaying_an_old_copy_of_the_archive_does_not_bring_the_person_back(
     assert run_cli(planted, "replay", *map(str, sorted(copy.glob("*.jsonl")))).returncode == 0
     assert run_cli(planted, "batch").returncode == 0
     assert query(planted, "SELECT count(*) FROM session_ended WHERE urn = 'URN-P1'") == [(0,)]
+
+
+def test_scrub_takes_replayed_lines_of_erased_events_out_of_the_archive(
+        planted: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from ingest.replay import replay_files
+    from warehouse.erasefiles import spool_segments
+    from warehouse.forget import scrub_erased
+    from warehouse.lakehouse import lake_config, open_lake
+    from warehouse.locks import batch_lock
+
+    copy = tmp_path_factory.mktemp("old-archive")
+    for path in (planted / "spool" / "archive").glob("*/*.jsonl"):
+        shutil.copy(path, copy / path.name)
+    assert run_cli(planted, "forget", "--phone", "07976916443").returncode == 0
+    settings = make_settings(planted)
+    replay_files(settings, sorted(copy.glob("*.jsonl")), progress=False)
+    run_batch(settings)
+    layout = DataLayout(root=planted)
+    assert _found(planted / "spool", TRACES)
+    with batch_lock(layout, blocking=True), open_lake(lake_config(settings),
+                                                      read_only=False) as con:
+        assert scrub_erased(con, layout, spool_segments(layout)) == 3
+    assert _found(planted / "spool", TRACES) == []
+    assert query(planted, "SELECT count(*) FROM _erasures WHERE kind = 'scrub'") == [(1,)]

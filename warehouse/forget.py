@@ -36,6 +36,7 @@ from genius_wh.segments import list_open
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.erasefiles import (
+    JOURNAL,
     SegmentEdit,
     export_files,
     finish_edits,
@@ -94,7 +95,7 @@ def forget(settings: Settings, target: Target, *, dry_run: bool = False) -> Forg
                 tune_writer(con)
                 for statement in LEDGER_DDL:
                     con.execute(statement)
-                finish_edits(layout, lambda erasure: _committed(con, erasure))
+                finish_erasure(con, layout)
             ids, report.rows = match_events(con, target)
             erased = _erased_before(con)
             edits = _spool_edits(spool_segments(layout), target, ids | erased)
@@ -110,7 +111,7 @@ def forget(settings: Settings, target: Target, *, dry_run: bool = False) -> Forg
                 return report
             _erase(con, layout, settings, target, ids | erased, edits, report, gone)
         _vacuum(config)
-        _erase_files(layout, ids, gone)
+        _erase_files(layout, ids | erased, gone)
     log.info("forgot a %s: %s", target.kind, ", ".join(
         f"{place} {n}" for place, n in report.counts().items() if n))
     return report
@@ -139,6 +140,45 @@ def _erase(con: duckdb.DuckDBPyConnection, layout: DataLayout, settings: Setting
     con.unregister("forget_ids")
     finish_edits(layout, lambda _: True)
     report.snapshots_expired, report.files_deleted = cut_time_travel(con)
+
+
+def finish_erasure(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> int:
+    """Recovery first: put in place (or drop) the segments an erasure killed between its
+    commit and its renames had staged; how many were put in place. A batch calls it before
+    reading the spool (the ledger's offsets already follow the rewritten segments)."""
+    if not (layout.root / JOURNAL).exists():
+        return 0
+    return finish_edits(layout, lambda erasure: _committed(con, erasure))
+
+
+def scrub_erased(con: duckdb.DuckDBPyConnection, layout: DataLayout,
+                 paths: list[Path]) -> int:
+    """Remove the lines of erased events from these sealed segments (a replay of an old
+    file spools them again; the loader skips them, this takes them out of the archive);
+    the ledger follows, recorded as an erasure of kind `scrub`. Lines removed."""
+    ids = _erased_before(con)
+    if not ids or not paths:
+        return 0
+
+    def prefilter(line: bytes) -> bool:
+        found = _ID_AT.match(line)
+        return bool(found and found.group(1).decode() in ids)
+
+    edits = [e for e in (scan_segment(p, lambda _, obj: str(obj.get("event_id")) in ids,
+                                      prefilter) for p in paths) if e is not None]
+    if not edits:
+        return 0
+    erasure = uuid.uuid4().hex
+    removed = sum(len(edit.removed) for edit in edits)
+    stage_edits(layout, edits, erasure)
+    with transaction(con):
+        _move_ledger(con, edits)
+        con.execute(f"INSERT INTO {ERASURES} VALUES (?, ?, 'scrub', NULL, ?)",
+                    [erasure, datetime.now(UTC), orjson.dumps({"spool lines": removed}
+                                                              ).decode()])
+    finish_edits(layout, lambda _: True)
+    log.info("took %d lines of erased events out of %d spool segments", removed, len(edits))
+    return removed
 
 
 def _id_table(ids: set[str]) -> pa.Table:
