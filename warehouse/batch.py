@@ -5,14 +5,16 @@ exactly once"). Readers see each commit at once: there is nothing to publish."""
 from __future__ import annotations
 
 import logging
+import os
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import chain, islice
 from pathlib import Path
 
 import duckdb
 
-from genius_wh.durable import crash_point
+from genius_wh.durable import crash_point, fsync_path
 from genius_wh.layout import DataLayout
 from genius_wh.segments import SegmentSlice, list_open, list_ready, seal_abandoned
 from genius_wh.settings import Settings
@@ -29,7 +31,7 @@ from warehouse.chunks import (
     remember_loaded,
 )
 from warehouse.errors import BatchFailed, WarehouseBusy
-from warehouse.lakehouse import lake_config, open_lake
+from warehouse.lakehouse import LakeConfig, detach, lake_config, open_lake
 from warehouse.ledger import record_batch_row
 from warehouse.loader import ledger_positions, transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
@@ -60,6 +62,7 @@ def run_batch(settings: Settings) -> BatchReport:
             return BatchReport()
         clear_staging(layout)
         config = lake_config(settings)
+        create_embedded(config, settings)
         with writer_lock(config):
             con = open_lake(config, read_only=False)
             try:
@@ -97,6 +100,22 @@ def _run_open(settings: Settings, layout: DataLayout,
     _record_metrics(layout, tally, ok=True)
     apply_retention(layout, datetime.now(settings.tz).date(), settings.archive_retention_days)
     return tally.report()
+
+
+def create_embedded(config: LakeConfig, settings: Settings) -> None:
+    """Create a missing embedded catalog whole: built under a temporary name with every
+    table and view, then renamed, so a reader never finds a catalog without its tables."""
+    final = config.sqlite_file
+    if final is None or (final.is_file() and final.stat().st_size > 0):
+        return
+    building = final.with_name(final.name + ".new")
+    for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
+        leftover.unlink(missing_ok=True)
+    with open_lake(replace(config, catalog=f"sqlite:{building}"), read_only=False) as con:
+        apply_schema(con, settings)
+        detach(con)
+    os.replace(building, final)
+    fsync_path(final.parent)
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:

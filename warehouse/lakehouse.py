@@ -228,6 +228,13 @@ def _writer_base(config: LakeConfig) -> duckdb.DuckDBPyConnection:
     return base
 
 
+def detach(con: duckdb.DuckDBPyConnection) -> None:
+    """Detach the warehouse now (a writer's SQLite catalog is closed and checkpointed), so
+    the catalog file can be renamed."""
+    con.execute("USE memory")
+    con.execute(f"DETACH DATABASE IF EXISTS {ALIAS}")
+
+
 def _exists(config: LakeConfig) -> bool:
     """Whether the catalog holds a warehouse already."""
     path = config.sqlite_file

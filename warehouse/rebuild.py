@@ -37,6 +37,7 @@ from warehouse.lakehouse import (
     ALIAS,
     LakeConfig,
     WarehouseUnavailable,
+    detach,
     lake_config,
     open_lake,
 )
@@ -178,6 +179,7 @@ def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
             load_stream(con, chunks, workers=workers, tally=tally, loaded=advance)
         with transaction(con):
             record_batch_row(con, started, tally, outcome="rebuild", message=None)
+        detach(con)  # the new catalog closed and checkpointed before it is renamed
     return tally
 
 
