@@ -56,6 +56,10 @@ def _plant(data_dir: Path) -> None:
     run_batch(make_settings(data_dir))
     export_date(make_settings(data_dir), DAY)
     layout = DataLayout(root=data_dir)
+    leftover = layout.staging / "session_ended" / "date=2021-07-06"  # as a killed batch left
+    leftover.mkdir(parents=True)
+    for n, path in enumerate(sorted((data_dir / "lake").rglob("*.parquet"))):
+        shutil.copy(path, leftover / f"chunk-{n}.parquet")
     quarantine.keep(layout, b'{"action": "SessionEnded", "session": {"cli": "07976-916443"',
                     reason="body is not valid JSON", source="127.0.0.1", origin="http")
     quarantine.keep(layout, b'{"action": "SessionEnded", "session": {"cli": "01412800275"',

@@ -35,6 +35,7 @@ from genius_wh.layout import DataLayout
 from genius_wh.segments import list_open
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
+from warehouse.chunks import clear_staging
 from warehouse.erasefiles import (
     JOURNAL,
     SegmentEdit,
@@ -110,6 +111,7 @@ def forget(settings: Settings, target: Target, *, dry_run: bool = False) -> Forg
             if dry_run:
                 return report
             _erase(con, layout, settings, target, ids | erased, edits, report, gone)
+        clear_staging(layout)  # a killed batch's Parquet: its segments are loaded again
         _vacuum(config)
         _erase_files(layout, ids | erased, gone)
     log.info("forgot a %s: %s", target.kind, ", ".join(
