@@ -7,6 +7,9 @@ A card number is:
 - written together (`4111111111111111`) or in groups of at least 3 digits separated by one
   space or dash (`4111 1111 1111 1111`, `3782-822463-10005`);
 - not part of a longer run of digits (`99994111111111111111` is an id, left alone);
+- in a run of groups, groupings as cards print them (4-4-4-4…, 4-6-5, 4-6-4) are found
+  first, then any other grouping, but only in runs of at most 16 groups (a longer list of
+  numbers is searched for printed groupings only: bounded work on any 1 MiB body);
 - in any string of the body, at any depth (recorddata notes above all, JSON text sent as a
   string included), or a JSON number of 13 to 19 digits.
 
@@ -29,6 +32,8 @@ CARD_NUMBERS_MASKED: Final = "genius_wh_card_numbers_masked"
 MIN_DIGITS: Final = 13
 MAX_DIGITS: Final = 19
 KEPT_DIGITS: Final = 4
+#: Runs of more digit groups are searched only for card numbers grouped as cards print them.
+MAX_ODD_GROUPS: Final = 16
 MASK: Final = "*"
 
 #: A run of digit groups: digits together, or groups of 3+ digits joined by one space/dash.
@@ -95,8 +100,14 @@ def _windows(run: str, groups: list[tuple[int, int]], low: int, high: int, *,
              printed: bool) -> list[tuple[int, int]]:
     """Card numbers among groups[low:high], as (first, end) group indexes, left to right."""
     found: list[tuple[int, int]] = []
+    if not printed and len(groups) > MAX_ODD_GROUPS:
+        return found  # a long list of numbers: only cards printed as such are looked for
     start = low
     while start < high:
+        size = groups[start][1] - groups[start][0]
+        if printed and size != 4 and not MIN_DIGITS <= size <= MAX_DIGITS:
+            start += 1
+            continue
         end = _card_end(run, groups, start, high, printed=printed)
         if end is None:
             start += 1
