@@ -97,7 +97,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(
-        Path("./data"), description="Spool, lake, exports and warehouse.duckdb live here."
+        Path("./data"),
+        description="Spool, exports and (by default) the warehouse catalog and lake live here.",
     )
     tokens: Annotated[list[IntegrationToken], NoDecode] = Field(
         default_factory=list,
