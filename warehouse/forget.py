@@ -51,7 +51,13 @@ from warehouse.erasefiles import (
 )
 from warehouse.erasures import ERASED_EVENTS, ERASURES, LEDGER_DDL, erased_ids_select
 from warehouse.forgetmatch import Target, line_matches, match_events, text_may_match
-from warehouse.lakehouse import ALIAS, LakeConfig, lake_config, open_lake
+from warehouse.lakehouse import (
+    ALIAS,
+    LakeConfig,
+    WarehouseUnavailable,
+    lake_config,
+    open_lake,
+)
 from warehouse.loader import transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
 from warehouse.privacy import keyed_hash, mask_key
@@ -97,7 +103,11 @@ def forget(settings: Settings, target: Target, *, dry_run: bool = False) -> Forg
                 for statement in LEDGER_DDL:
                     con.execute(statement)
                 finish_erasure(con, layout)
-            ids, report.rows = match_events(con, target)
+            try:
+                ids, report.rows = match_events(con, target)
+            except duckdb.CatalogException as exc:
+                raise WarehouseUnavailable("the warehouse has no tables yet: run "
+                                           "`genius-wh batch` first") from exc
             erased = _erased_before(con)
             edits = _spool_edits(spool_segments(layout), target, ids | erased)
             report.open_lines = sum(len(edit.removed) for edit in _spool_edits(
