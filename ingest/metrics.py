@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from genius_wh.cards import CARD_NUMBERS_MASKED
 from genius_wh.layout import DataLayout
 from genius_wh.records import DEFAULT_INTEGRATION
 from genius_wh.settings import Settings
@@ -48,9 +49,11 @@ HELP = {
     BYTES: "Bytes of webhook bodies received.",
     REJECTED: "Requests refused, by reason.",
     REPAIRS: "Bodies whose trailing commas were repaired.",
+    CARD_NUMBERS_MASKED: "Card numbers masked to their last four digits before an event was "
+    "stored (PCI DSS).",
 }
 LABELS = {EVENTS: ("action", "outcome", "integration"), BYTES: (), REJECTED: ("reason",),
-          REPAIRS: (), LAST_EVENT: ("action", "integration")}
+          REPAIRS: (), LAST_EVENT: ("action", "integration"), CARD_NUMBERS_MASKED: ()}
 #: Gauges: the largest value over processes wins (the others' are summed counters).
 MAX_NAMES = frozenset({LAST_EVENT})
 GAUGE_HELP = {LAST_EVENT: "When the last event of this action and integration was accepted "

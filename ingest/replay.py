@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 from rich.progress import Progress
 
+from genius_wh.cards import mask_record
 from genius_wh.layout import DataLayout
 from genius_wh.records import (
     BadBody,
@@ -108,9 +109,9 @@ def to_record(line: bytes, *, received_at: datetime, settings: Settings) -> Spoo
     check_bounds(body["body"] if kept else body, max_json_depth=settings.max_json_depth,
                  max_recorddata_fields=settings.max_recorddata_fields)
     if kept:
-        return _kept_record(body)
-    return make_record(body, received_at=received_at, source=REPLAY_SOURCE,
-                       original=line.rstrip(b"\r\n") if repaired else None)
+        return mask_record(_kept_record(body))[0]
+    return mask_record(make_record(body, received_at=received_at, source=REPLAY_SOURCE,
+                                   original=line.rstrip(b"\r\n") if repaired else None))[0]
 
 
 def _kept_record(obj: dict[str, object]) -> SpoolRecord:

@@ -116,8 +116,6 @@ def test_receiver_stores_only_masked_card_numbers_and_counts_them(
     assert card_numbers_masked(DataLayout(root=running.data_dir)) == 5
 
 
-@pytest.mark.xfail(reason="ingest/replay.py must call mask_record (lead wires it)",
-                   strict=False)
 def test_replayed_lines_are_masked_like_received_ones(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 

@@ -151,8 +151,6 @@ def test_a_bad_identifier_is_refused_with_its_flag(planted: Path) -> None:
     assert both.returncode != 0 and "exactly one of" in both.stderr
 
 
-@pytest.mark.xfail(reason="the loader must consult erased_ids_select (lead wires it)",
-                   strict=False)
 def test_replaying_an_old_copy_of_the_archive_does_not_bring_the_person_back(
         planted: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     copy = tmp_path_factory.mktemp("old-archive")

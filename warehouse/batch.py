@@ -30,7 +30,9 @@ from warehouse.chunks import (
     recover_working,
     remember_loaded,
 )
+from warehouse.erasefiles import JOURNAL
 from warehouse.errors import BatchFailed, WarehouseBusy
+from warehouse.forget import finish_erasure
 from warehouse.lakehouse import LakeConfig, detach, lake_config, open_lake
 from warehouse.ledger import record_batch_row
 from warehouse.loader import ledger_positions, transaction, tune_writer
@@ -57,7 +59,7 @@ def run_batch(settings: Settings) -> BatchReport:
             return BatchReport(skipped="another batch is running")
         seal_abandoned(layout)
         recover_working(layout)
-        if nothing_new(layout):
+        if nothing_new(layout) and not (layout.root / JOURNAL).exists():
             _record_metrics(layout, Tally(), ok=True)
             return BatchReport()
         clear_staging(layout)
@@ -76,6 +78,7 @@ def _run_open(settings: Settings, layout: DataLayout,
     """The batch proper, under the writer locks, with the warehouse attached for writing."""
     tune_writer(con)
     apply_schema(con, settings)
+    finish_erasure(con, layout)  # an erasure killed between its commit and its renames
     ready, live = list_ready(layout), list_open(layout)
     positions = ledger_positions(con, [p.name for p in ready + live])
     archive(layout, loaded_ready(ready, positions), datetime.now(settings.tz).date())

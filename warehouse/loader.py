@@ -25,6 +25,7 @@ import pyarrow as pa
 from genius_wh.segments import SegmentSlice
 from genius_wh.tables import DEDUPE_TIME, EVENT_TABLES, SESSION_RECORDDATA
 from transform.result import ChunkResult
+from warehouse.erasures import erased_ids_select
 from warehouse.evolve import ColumnChange, apply_plan, current_value_types, plan_columns
 from warehouse.schema import LOADED_TABLES, create_session_flat
 from warehouse.sql import quote, quote_all
@@ -146,7 +147,9 @@ def insert_new(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult,
         return 0
     con.execute("CREATE OR REPLACE TEMP TABLE chunk_rows AS SELECT * FROM "
                 "read_parquet(?, union_by_name = true)", [files])
-    existing = " UNION ALL ".join(_existing_ids(con, table, loaded_at)) or \
+    erased = erased_ids_select(con)  # an erased person never comes back (#13)
+    existing = " UNION ALL ".join([*_existing_ids(con, table, loaded_at),
+                                   *([erased] if erased else [])]) or \
         "SELECT NULL::VARCHAR AS event_id WHERE false"
     con.execute("CREATE OR REPLACE TEMP TABLE new_ids AS SELECT event_id FROM temp.chunk_rows "
                 f"ANTI JOIN ({existing}) e USING (event_id)")

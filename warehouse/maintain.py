@@ -21,6 +21,7 @@ from genius_wh.settings import Settings
 from warehouse.lakehouse import ALIAS, lake_config, open_lake
 from warehouse.loader import tune_writer
 from warehouse.locks import batch_lock, writer_lock
+from warehouse.retention import retain
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +63,7 @@ def _record_ofcom(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:
 
 
 def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainReport:
+    retain(con, settings)  # rows, archive days and exports past retention_days (#13)
     before = data_file_count(con)
     con.execute(f"CALL ducklake_merge_adjacent_files({ALIAS!r})")
     crash_point("during-maintain")

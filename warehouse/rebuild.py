@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 from rich.console import Console
@@ -32,6 +33,7 @@ from genius_wh.segments import SegmentSlice, count_lines
 from genius_wh.settings import Settings
 from transform import ChunkResult
 from warehouse.chunks import clear_staging, new_chunk_id
+from warehouse.erasures import erasure_rows, restore_erasures
 from warehouse.errors import RebuildFailed
 from warehouse.lakehouse import (
     ALIAS,
@@ -78,16 +80,26 @@ def chunked(sizes: list[tuple[T, int]], max_events: int) -> list[list[T]]:
     return chunks
 
 
-def previous_chunks(config: LakeConfig) -> list[tuple[str, str, int, int]]:
-    """(chunk id, segment, end offset, end line) of every slice the current warehouse's
-    ledger holds, in load order; empty when there is no readable warehouse."""
+@dataclass(frozen=True, kw_only=True)
+class Previous:
+    """What a rebuild carries over from the warehouse it replaces."""
+
+    chunks: list[tuple[str, str, int, int]]  # chunk id, segment, end offset, end line
+    erasures: dict[str, list[tuple[Any, ...]]]  # the erasure ledger (#13)
+
+
+def previous_state(config: LakeConfig) -> Previous:
+    """The current warehouse's ledger slices, in load order, and its erasure ledger; empty
+    when there is no readable warehouse."""
     try:
         with open_lake(config, read_only=True) as con:
             rows = con.execute("SELECT chunk_id, segment, end_offset, end_line FROM "
                                "_spool_ledger ORDER BY chunk_id, segment").fetchall()
+            erasures = erasure_rows(con)
     except (WarehouseUnavailable, duckdb.Error):
-        return []
-    return [(str(c), str(s), int(o), int(n)) for c, s, o, n in rows]
+        return Previous(chunks=[], erasures={})
+    return Previous(chunks=[(str(c), str(s), int(o), int(n)) for c, s, o, n in rows],
+                    erasures=erasures)
 
 
 def plan_rebuild(archived: list[Path], ledger: list[tuple[str, str, int, int]],
@@ -156,13 +168,14 @@ def _target(config: LakeConfig, layout: DataLayout) -> LakeConfig:
 def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
            progress: bool) -> Tally:
     """Load every archived segment into the target warehouse (warehouse/pipeline.py)."""
-    plan = plan_rebuild(archived_segments(layout), previous_chunks(lake_config(settings)),
-                        settings.batch_max_events)
+    previous = previous_state(lake_config(settings))
+    plan = plan_rebuild(archived_segments(layout), previous.chunks, settings.batch_max_events)
     tally = Tally()
     with open_lake(target, read_only=False) as con:
         tune_writer(con)
         with transaction(con):
             ensure_schema(con, tz=settings.timezone, views=view_options(settings))
+            restore_erasures(con, previous.erasures)  # so erased people stay out
         executor, workers = transform_executor(many=len(plan) > 1)
         started = datetime.now(UTC)
         with _progress(progress) as bar, executor:

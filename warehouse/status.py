@@ -14,6 +14,7 @@ import orjson
 
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 from genius_wh.settings import Settings
+from ingest.cards import card_numbers_masked
 from warehouse.lakehouse import (
     ALIAS,
     WarehouseUnavailable,
@@ -112,6 +113,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
                               "quarantine_files": _count_files(layout.quarantine),
                               "last_export": last_export(layout),
                               "catalog": display_catalog(config), "lake": config.data_path,
+                              "card_numbers_masked": card_numbers_masked(layout),
                               "warehouse": None}
     try:
         with open_lake(config, read_only=True) as con:
