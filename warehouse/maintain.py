@@ -65,7 +65,7 @@ def _record_ofcom(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:
 def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainReport:
     retain(con, settings)  # rows, archive days and exports past retention_days (#13)
     before = data_file_count(con)
-    con.execute(f"CALL ducklake_merge_adjacent_files({ALIAS!r})")
+    merge_small_files(con)
     crash_point("during-maintain")
     cutoff = datetime.now(UTC) - timedelta(hours=settings.snapshot_retention_hours)
     expired = con.execute(f"CALL ducklake_expire_snapshots({ALIAS!r}, older_than => ?)",
@@ -74,6 +74,33 @@ def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainRe
                           ).fetchall()
     return MaintainReport(files_before=before, files_after=data_file_count(con),
                           snapshots_expired=len(expired), files_deleted=len(deleted))
+
+
+#: Files merged by one call: bounds the memory a merge takes (all of a 1M-event history's
+#: files at once ran out of the writer's 512 MiB on the 460-column session_recorddata).
+MERGE_FILES_PER_CALL = 32
+
+
+def merge_small_files(con: duckdb.DuckDBPyConnection) -> None:
+    """Merge adjacent small files table by table, a bounded number at a time."""
+    tables = [str(name) for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [ALIAS]).fetchall()]
+    for table in tables:
+        before = -1
+        while True:
+            count = table_file_count(con, table)
+            if count == before or count <= 1:
+                break
+            before = count
+            con.execute(f"CALL ducklake_merge_adjacent_files({ALIAS!r}, ?, "
+                        f"max_compacted_files => {MERGE_FILES_PER_CALL})", [table])
+
+
+def table_file_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Data files of one table in the current snapshot."""
+    row = con.execute(f"SELECT coalesce(sum(file_count), 0) FROM ducklake_table_info("
+                      f"{ALIAS!r}) WHERE table_name = ?", [table]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def data_file_count(con: duckdb.DuckDBPyConnection) -> int:
