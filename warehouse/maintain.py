@@ -76,9 +76,12 @@ def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainRe
                           snapshots_expired=len(expired), files_deleted=len(deleted))
 
 
-#: Files merged by one call: bounds the memory a merge takes (all of a 1M-event history's
-#: files at once ran out of the writer's 512 MiB on the 460-column session_recorddata).
-MERGE_FILES_PER_CALL = 32
+#: Files merged by one call, and the largest file merged: bound the memory a merge takes
+#: (merging a 1M-event backlog's large files ran out of the writer's 512 MiB on the
+#: 460-column session_recorddata). Small files are what frequent batches leave; large ones
+#: come from backlogs and need no merge.
+MERGE_FILES_PER_CALL = 16
+MERGE_MAX_FILE_BYTES = 8 * 2**20
 
 
 def merge_small_files(con: duckdb.DuckDBPyConnection) -> None:
@@ -93,7 +96,8 @@ def merge_small_files(con: duckdb.DuckDBPyConnection) -> None:
                 break
             before = count
             con.execute(f"CALL ducklake_merge_adjacent_files({ALIAS!r}, ?, "
-                        f"max_compacted_files => {MERGE_FILES_PER_CALL})", [table])
+                        f"max_compacted_files => {MERGE_FILES_PER_CALL}, "
+                        f"max_file_size => {MERGE_MAX_FILE_BYTES})", [table])
 
 
 def table_file_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
