@@ -79,9 +79,10 @@ def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainRe
 #: Files merged by one call, and the largest file merged: bound the memory a merge takes
 #: (merging a 1M-event backlog's large files ran out of the writer's 512 MiB on the
 #: 460-column session_recorddata). Small files are what frequent batches leave; large ones
-#: come from backlogs and need no merge.
+#: come from backlogs (a 50,000-event chunk's session_recorddata file is ~3 MiB) and need
+#: no merge.
 MERGE_FILES_PER_CALL = 16
-MERGE_MAX_FILE_BYTES = 8 * 2**20
+MERGE_MAX_FILE_BYTES = 2**20
 
 
 def merge_small_files(con: duckdb.DuckDBPyConnection) -> None:
