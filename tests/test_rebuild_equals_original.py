@@ -70,9 +70,14 @@ def test_rebuild_after_a_lost_catalog_and_lake_loads_the_archive(tmp_path: Path)
     layout.catalog.unlink()  # a lost catalog ...
     shutil.rmtree(layout.lake)  # ... and lake
     assert "rebuild" in run_cli(tmp_path, "sql", "SELECT 1").stderr
+    write_segment(tmp_path, mixed_bodies(4, start=500))
+    refused = run_cli(tmp_path, "batch")  # never an empty warehouse over loaded data (#9)
+    assert refused.returncode == 1 and "genius-wh rebuild" in refused.stderr
+    assert not layout.catalog.exists()
     report = rebuild(make_settings(tmp_path), progress=False)
     assert report.rows_loaded["session_ended"] == 26
     assert query(tmp_path, "SELECT count(*) FROM other_events") == [(3,)]
+    assert run_batch(make_settings(tmp_path)).events == 4  # and batches go on from there
 
 
 def test_rebuild_migrates_a_data_dir_of_the_layout_before_ducklake(tmp_path: Path) -> None:

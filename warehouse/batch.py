@@ -111,6 +111,14 @@ def create_embedded(config: LakeConfig, settings: Settings) -> None:
     final = config.sqlite_file
     if final is None or (final.is_file() and final.stat().st_size > 0):
         return
+    layout = DataLayout(root=settings.data_dir)
+    loaded = next(layout.spool_archive.glob("*/*.jsonl"), None)
+    if loaded is not None or layout.legacy_warehouse.exists():
+        # an empty warehouse over a spool that says data was loaded would silently hold
+        # only what comes next (#9)
+        raise BatchFailed(f"the warehouse catalog {final} is missing, but this data dir has "
+                          "loaded data (spool/archive/ or the earlier warehouse.duckdb); run "
+                          "`genius-wh rebuild` to build the warehouse again from the archive")
     building = final.with_name(final.name + ".new")
     for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
         leftover.unlink(missing_ok=True)
