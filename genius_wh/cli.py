@@ -11,6 +11,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from genius_wh.runtime import run_scheduler
 from genius_wh.runtime import serve as run_serve
 from genius_wh.settings import Settings, load_settings
 from genius_wh.simulator import model_events
+from genius_wh.simulator.centre import FIRST_DAY
 from genius_wh.simulator.send import post_all, write_lines
 from ingest.replay import replay_files
 from wallboard import feed_status
@@ -204,17 +206,22 @@ def status(settings: Settings, fmt: str) -> None:
               help="Events per second (0: as fast as possible).")
 @click.option("--count", type=int, default=1000, show_default=True, help="Events to generate.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option("--first-day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The simulated centre's first day (default: today with --url, so the "
+              "wallboard's today figures fill; the model's fixed day with --out).")
 @settings_options
 def simulate(settings: Settings, url: str | None, out: Path | None, token: str | None,
-             rate: float, count: int, seed: int) -> None:
+             rate: float, count: int, seed: int, first_day: Any) -> None:
     """Generate realistic Genius traffic from a model of a contact centre.
 
     Example: genius-wh simulate --url http://127.0.0.1:8080/ --rate 50 --count 5000 --seed 1
     """
     if (url is None) == (out is None):
         raise click.UsageError("give exactly one of --url and --out")
-    bodies = with_progress(model_events(count=count, seed=seed, tz=settings.tz), total=count,
-                           label="simulating")
+    day = first_day.date() if first_day is not None else (
+        datetime.now(settings.tz).date() if url is not None else FIRST_DAY)
+    bodies = with_progress(model_events(count=count, seed=seed, tz=settings.tz, first_day=day),
+                           total=count, label="simulating")
     sent = write_lines(bodies, out) if out is not None else post_all(bodies, str(url), token,
                                                                      rate)
     click.echo(f"{sent} events {'sent to ' + str(url) if url else 'written to ' + str(out)}")
