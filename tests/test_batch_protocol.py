@@ -163,10 +163,12 @@ def test_archive_retention(days: list[str], retention: int, expired: list[str]) 
 
 
 def test_retention_deletes_old_archive_folders_after_a_batch(tmp_path: Path) -> None:
+    write_segment(tmp_path, mixed_bodies(4))
+    run_batch(make_settings(tmp_path))  # the warehouse exists: the archive is its history
     old = DataLayout(root=tmp_path).spool_archive / "2000-01-01"
     old.mkdir(parents=True)
     (old / "x.jsonl").write_bytes(b"")
-    write_segment(tmp_path, mixed_bodies(4))
+    write_segment(tmp_path, mixed_bodies(4, start=10))
     run_batch(make_settings(tmp_path, archive_retention_days=30))
     assert not old.exists()
 
