@@ -36,7 +36,8 @@ from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
 from transform.worker import die_with_parent
 from warehouse.batch import run_batch
-from warehouse.export import export_date, local_yesterday, read_manifest
+from warehouse.export import export_date, local_yesterday
+from warehouse.exportfiles import read_manifest
 from warehouse.maintain import maintain
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from warehouse_support import card_payment, make_settings, session_ended, write_
 
 from genius_wh.cli import cli
 from genius_wh.layout import DataLayout
-from warehouse.export import export_date, export_path, read_manifest
+from warehouse.export import export_date, export_path
+from warehouse.exportfiles import read_manifest
 
 # (received at, in UTC) -> the local (Europe/London) date it belongs to, worked out by hand
 RECEIVED = [

@@ -12,12 +12,10 @@ quarantine files and export dates. Used by `forget` and by retention.
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,9 +26,9 @@ import pyarrow.parquet as pq
 
 from genius_wh.durable import atomic_write, fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
+from warehouse.exportfiles import read_manifest, write_parquet
 
 JOURNAL: Final = ".erase-journal.json"
-MANIFEST: Final = "_manifest.json"
 #: Whether a spool line (its bytes and the object parsed from it, `{}` when torn) goes.
 LineTest = Callable[[bytes, dict[str, Any]], bool]
 
@@ -152,38 +150,4 @@ def rewrite_export(path: Path, ids: set[str]) -> int:
     """Rewrite an export file without the rows of `ids` (atomically); the rows left."""
     table = pq.read_table(path)
     keep = pc.invert(pc.is_in(table.column("event_id"), value_set=pa.array(sorted(ids))))
-    filtered = table.filter(keep)
-    tmp = path.with_name(f".{path.name}.erase.tmp")
-    pq.write_table(filtered, tmp, compression="zstd")
-    fsync_path(tmp)
-    os.replace(tmp, path)
-    fsync_path(path.parent)
-    return int(filtered.num_rows)
-
-
-@contextmanager
-def manifest_lock(layout: DataLayout) -> Iterator[None]:
-    """The export's manifest lock (the same file `genius-wh export` takes)."""
-    with open(layout.exports / ".manifest.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def read_manifest(layout: DataLayout) -> dict[str, Any]:
-    """The export manifest, or an empty one."""
-    try:
-        manifest = orjson.loads((layout.exports / MANIFEST).read_bytes())
-    except FileNotFoundError:
-        return {"dates": {}}
-    return manifest if isinstance(manifest, dict) else {"dates": {}}
-
-
-def update_manifest(layout: DataLayout, change: Callable[[dict[str, Any]], None]) -> None:
-    """Apply `change` to the manifest's dates under its lock and write it atomically."""
-    with manifest_lock(layout):
-        manifest = read_manifest(layout)
-        dates = manifest.setdefault("dates", {})
-        change(dates)
-        manifest["updated_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
-        atomic_write(layout.exports / MANIFEST, orjson.dumps(manifest,
-                                                             option=orjson.OPT_INDENT_2))
+    return write_parquet(table.filter(keep), path)

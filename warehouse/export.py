@@ -7,34 +7,27 @@ Files are written under a temporary name, fsynced and renamed; re-running rewrit
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time as clock
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 import duckdb
-import orjson
-import pyarrow.parquet as pq
 
-from genius_wh.durable import fsync_path
 from genius_wh.layout import DataLayout
 from genius_wh.segments import list_ready
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.batch import run_batch
 from warehouse.errors import WarehouseError
+from warehouse.exportfiles import update_manifest, write_parquet
 from warehouse.lakehouse import lake_config, open_lake
 from warehouse.loader import Position, ledger_positions
 from warehouse.privacy import masked_select, select_modifiers
 
 _NONE: Final = Position(offset=-1, line=0, sealed=False)
 
-MANIFEST: Final = "_manifest.json"
 #: How long the export waits for a batch that another process is running.
 BATCH_WAIT_SECONDS: Final = 120.0
 
@@ -138,41 +131,14 @@ def _write_table(con: duckdb.DuckDBPyConnection, select: str, params: list[Any],
         table = con.sql(select, params=params).to_arrow_table()
     except duckdb.CatalogException as exc:
         raise ExportFailed(f"cannot export {target.name}: {exc}") from exc
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    fsync_path(tmp)
-    os.replace(tmp, target)
-    fsync_path(target.parent)
-    return int(table.num_rows)
-
-
-@contextmanager
-def _manifest_lock(layout: DataLayout) -> Iterator[None]:
-    with open(layout.exports / ".manifest.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def read_manifest(layout: DataLayout) -> dict[str, Any]:
-    """The manifest, or an empty one."""
-    try:
-        manifest = orjson.loads((layout.exports / MANIFEST).read_bytes())
-    except FileNotFoundError:
-        return {"dates": {}}
-    return manifest if isinstance(manifest, dict) else {"dates": {}}
+    return write_parquet(table, target)
 
 
 def _update_manifest(layout: DataLayout, day: date, rows: dict[str, int]) -> None:
-    """Record one date's files and row counts (temp file, fsync, rename)."""
-    with _manifest_lock(layout):
-        manifest = read_manifest(layout)
-        manifest.setdefault("dates", {})[day.isoformat()] = {
+    """Record one date's files and row counts."""
+    def change(dates: dict[str, Any]) -> None:
+        dates[day.isoformat()] = {
             table: {"path": str(export_path(layout, table, day).relative_to(layout.exports)),
                     "rows": n} for table, n in rows.items()}
-        manifest["dates"] = dict(sorted(manifest["dates"].items()))
-        manifest["updated_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
-        tmp = layout.exports / f".{MANIFEST}.tmp"
-        tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-        fsync_path(tmp)
-        os.replace(tmp, layout.exports / MANIFEST)
+
+    update_manifest(layout, change)

@@ -47,9 +47,9 @@ from warehouse.erasefiles import (
     scan_segment,
     spool_segments,
     stage_edits,
-    update_manifest,
 )
 from warehouse.erasures import ERASED_EVENTS, ERASURES, LEDGER_DDL, erased_ids_select
+from warehouse.exportfiles import update_manifest
 from warehouse.forgetmatch import Target, line_matches, match_events, text_may_match
 from warehouse.lakehouse import (
     ALIAS,
