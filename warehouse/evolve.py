@@ -75,6 +75,17 @@ def change_sql(change: ColumnChange) -> list[str]:
     - to VARCHAR or JSON (DuckLake refuses these): a new column filled from the old one
       cast to text, the old dropped, the new renamed (this rewrites the table's rows once).
     """
+    statements = _without_rewrite(change)
+    return rewrite_sql([change]) if statements is None else statements
+
+
+def needs_rewrite(change: ColumnChange) -> bool:
+    """Whether the change goes through a new column (a widening DuckLake refuses)."""
+    return _without_rewrite(change) is None
+
+
+def _without_rewrite(change: ColumnChange) -> list[str] | None:
+    """The statements of a change that needs no rewrite of the rows; None when it does."""
     table = quote(SESSION_RECORDDATA)
     column, target = quote(change.column), change.physical_type
     if change.is_add:
@@ -90,16 +101,7 @@ def change_sql(change: ColumnChange) -> list[str]:
     if old == "BOOLEAN" and target == "DOUBLE":
         return [f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT",
                 f"ALTER TABLE {table} ALTER COLUMN {column} TYPE DOUBLE"]
-    return rewrite_sql([change])
-
-
-def needs_rewrite(change: ColumnChange) -> bool:
-    """Whether the change goes through a new column (a widening DuckLake refuses)."""
-    old = physical_type(change.old_value_type or NULL)
-    return (not change.is_add and change.old_value_type != NULL
-            and old != change.physical_type
-            and change.physical_type not in IN_PLACE.get(old, ())
-            and not (old == "BOOLEAN" and change.physical_type == "DOUBLE"))
+    return None
 
 
 def rewrite_sql(changes: list[ColumnChange]) -> list[str]:
