@@ -15,9 +15,11 @@ import fcntl
 import itertools
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from genius_wh.durable import fsync_path, open_private
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
@@ -31,10 +33,22 @@ def _host() -> str:
     return "".join(c if c.isalnum() else "_" for c in raw)
 
 
+#: How a segment name starts: its UTC creation time.
+NAME_STAMP = "%Y%m%dT%H%M%S%f"
+
+
+def segment_created(path: Path) -> datetime | None:
+    """The UTC creation time a segment's name starts with, or None for a foreign name."""
+    try:
+        return datetime.strptime(path.name.split("-", 1)[0], NAME_STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def segment_name(now: datetime | None = None) -> str:
     """A new segment file name, unique per host, process and call, sortable by time."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    stamp = moment.strftime("%Y%m%dT%H%M%S%f")
+    stamp = moment.strftime(NAME_STAMP)
     return f"{stamp}-{_host()}-{os.getpid()}-{next(_SEQUENCE):06d}{SEGMENT_SUFFIX}"
 
 
@@ -112,11 +126,7 @@ def list_ready(layout: DataLayout) -> list[Path]:
 
 def count_lines(path: Path) -> int:
     """Newline-terminated lines of a segment."""
-    count = 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            count += block.count(b"\n")
-    return count
+    return count_slice_lines(whole_segment(path))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,15 +166,37 @@ def complete_end(path: Path, start: int, *, sealed: bool) -> int:
     return start
 
 
-def read_slice(piece: SegmentSlice) -> bytes:
-    """The bytes of one slice (an open segment sealed meanwhile is read from ready/)."""
+def _open_slice(piece: SegmentSlice) -> BinaryIO:
+    """The slice's segment, opened at its start (one sealed meanwhile is read from ready/)."""
     try:
         handle = piece.path.open("rb")
     except FileNotFoundError:
         handle = (piece.path.parent.parent / "ready" / piece.path.name).open("rb")
-    with handle:
-        handle.seek(piece.start)
-        return handle.read(piece.end - piece.start)
+    handle.seek(piece.start)
+    return handle
+
+
+def slice_lines(piece: SegmentSlice) -> Iterator[bytes]:
+    """The lines of one slice, each with its newline (a torn last one without), streamed."""
+    with _open_slice(piece) as handle:
+        remaining = piece.end - piece.start
+        while remaining > 0:
+            line = handle.readline(remaining)
+            if not line:
+                return
+            remaining -= len(line)
+            yield line
+
+
+def count_slice_lines(piece: SegmentSlice) -> int:
+    """Newline-terminated lines of one slice, read in blocks."""
+    count = 0
+    with _open_slice(piece) as handle:
+        remaining = piece.end - piece.start
+        while remaining > 0 and (block := handle.read(min(1 << 20, remaining))):
+            remaining -= len(block)
+            count += block.count(b"\n")
+    return count
 
 
 def list_open(layout: DataLayout) -> list[Path]:

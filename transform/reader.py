@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from genius_wh.records import SpoolRecord, decode_record
-from genius_wh.segments import SegmentSlice, read_slice
+from genius_wh.segments import SegmentSlice, slice_lines
 from transform.files import write_atomic
 from transform.result import QuarantinedLine
 
@@ -28,7 +27,7 @@ def read_segment(piece: SegmentSlice, quarantine_dir: Path,
                  ) -> Iterator[SpoolLine | QuarantinedLine]:
     """Each line of a segment slice, in order; unreadable ones are quarantined byte for byte."""
     number = piece.first_line
-    for raw in io.BytesIO(read_slice(piece)):  # splits after b"\n" only
+    for raw in slice_lines(piece):
         try:
             record = decode_record(raw)
             received = _received_at(record)

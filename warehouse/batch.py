@@ -16,7 +16,13 @@ import duckdb
 
 from genius_wh.durable import crash_point, fsync_path
 from genius_wh.layout import DataLayout
-from genius_wh.segments import SegmentSlice, list_open, list_ready, seal_abandoned
+from genius_wh.segments import (
+    SegmentSlice,
+    list_open,
+    list_ready,
+    seal_abandoned,
+    segment_created,
+)
 from genius_wh.settings import Settings
 from warehouse.chunks import (
     apply_retention,
@@ -171,16 +177,8 @@ def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyCon
 
 
 def _slice_time(piece: SegmentSlice) -> float | None:
-    return _segment_time(piece.path)
-
-
-def _segment_time(path: Path) -> float | None:
-    """Creation time encoded in a segment name (`yyyymmddTHHMMSSffffff-...`), or None."""
-    try:
-        stamp = datetime.strptime(path.name.split("-", 1)[0], "%Y%m%dT%H%M%S%f")
-    except ValueError:
-        return None
-    return stamp.replace(tzinfo=UTC).timestamp()
+    created = segment_created(piece.path)
+    return created.timestamp() if created is not None else None
 
 
 def _record_metrics(layout: DataLayout, tally: Tally, *, ok: bool) -> None:

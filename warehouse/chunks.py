@@ -16,14 +16,22 @@ import orjson
 
 from genius_wh.durable import atomic_write, crash_point, fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
-from genius_wh.segments import SegmentSlice, complete_end, list_open, list_ready, read_slice
+from genius_wh.segments import (
+    NAME_STAMP,
+    SegmentSlice,
+    complete_end,
+    count_slice_lines,
+    list_open,
+    list_ready,
+)
 from warehouse.loader import Position
 
 
 def new_chunk_id(now: datetime | None = None) -> str:
-    """A sortable, unique chunk id: UTC timestamp plus a short random suffix."""
+    """A sortable, unique id (of a chunk, or a batch): UTC timestamp plus a short random
+    suffix, unique across loaders on several machines."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{moment.strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(3)}"
+    return f"{moment.strftime(NAME_STAMP)}-{secrets.token_hex(3)}"
 
 
 def plan_slices(ready: list[Path], live: list[Path],
@@ -64,7 +72,7 @@ def iter_chunks(slices: list[SegmentSlice], max_events: int) -> Iterator[list[Se
     lines = 0
     for piece in slices:
         try:
-            count = read_slice(piece).count(b"\n")
+            count = count_slice_lines(piece)
         except FileNotFoundError:
             continue
         if current and lines + count > max_events:

@@ -16,7 +16,7 @@ from typing import Any, Final
 import duckdb
 
 from genius_wh.layout import DataLayout
-from genius_wh.segments import list_ready
+from genius_wh.segments import list_ready, segment_created
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.batch import run_batch
@@ -99,19 +99,10 @@ def _check_complete(con: duckdb.DuckDBPyConnection, layout: DataLayout, end: dat
     positions = ledger_positions(con, [path.name for path in ready])
     missing = [path.name for path in ready
                if path.exists() and positions.get(path.name, _NONE).offset < path.stat().st_size
-               and _segment_start(path) < end]
+               and (segment_created(path) or datetime.min.replace(tzinfo=UTC)) < end]
     if missing:
         raise ExportFailed(f"{len(missing)} spool segments of that date are not loaded yet "
                            f"(first: {missing[0]}); run `genius-wh batch`, then export again")
-
-
-def _segment_start(path: Path) -> datetime:
-    """Creation time encoded in a segment name (its events were received after it)."""
-    try:
-        return datetime.strptime(path.name.split("-", 1)[0], "%Y%m%dT%H%M%S%f").replace(
-            tzinfo=UTC)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
 
 
 def _load_everything(settings: Settings) -> None:

@@ -3,12 +3,12 @@ outcome and rows per table (an empty batch writes nothing, so a short interval i
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import duckdb
 
+from warehouse.chunks import new_chunk_id
 from warehouse.schema import LOADED_TABLES
 from warehouse.sql import quote_all
 
@@ -20,7 +20,7 @@ def record_batch_row(con: duckdb.DuckDBPyConnection, started: datetime, tally: T
                      outcome: str, message: str | None) -> str:
     """Insert a batch's row (in the caller's transaction); returns its id, sortable by time
     and unique across loaders on several machines."""
-    batch_id = f"{started.astimezone(UTC).strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(3)}"
+    batch_id = new_chunk_id(started)
     columns = ["id", "started", "finished", "outcome", "message", "chunks", "events",
                "quarantined", "issues", *(f"rows_{table}" for table in LOADED_TABLES)]
     values = [batch_id, started, datetime.now(UTC), outcome, message, tally.chunks,
