@@ -31,7 +31,7 @@ run: $(STAMP)
 	$(BIN)/genius-wh --data-dir $(DATA_DIR) serve --host $(HOST) --port $(PORT)
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check genius_wh ingest transform warehouse wallboard tests bench scripts
+	$(BIN)/ruff check genius_wh ingest transform warehouse wallboard orchestration tests bench scripts
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -118,8 +118,8 @@ def generate(spool_ready: Path, events: int, seed: int = 1, *, first_event: int 
 def child_ours(data_dir: Path) -> int:
     """Spool -> queryable warehouse through run_batch; returns rows in the event tables."""
     from genius_wh.settings import load_settings
+    from orchestration.batch import run_batch
     from warehouse import connect
-    from warehouse.batch import run_batch
 
     run_batch(load_settings(data_dir=data_dir))
     with connect(data_dir) as con:

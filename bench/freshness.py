@@ -39,7 +39,7 @@ def free_port() -> int:
 
 def start_server(data_dir: Path, port: int, interval: float) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir), "serve",
+        [sys.executable, "-m", "orchestration", "--data-dir", str(data_dir), "serve",
          "--port", str(port)], cwd=REPO,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "GENIUS_WH_BATCH_INTERVAL_SECONDS": str(interval)})

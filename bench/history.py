@@ -43,7 +43,7 @@ QUERIES = {
 def run_batch_child(data_dir: Path) -> dict[str, float]:
     """`genius-wh batch` in a child: wall seconds, peak RSS (MiB), bytes written (MiB)."""
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir),
+    child = subprocess.Popen([sys.executable, "-m", "orchestration", "--data-dir", str(data_dir),
                               "batch"], cwd=REPO, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     if status != 0:
@@ -119,7 +119,7 @@ def main() -> None:
             generate(ready, args.step, seed=loaded + 1, first_event=loaded, per_day=PER_DAY,
                  fields_seed=1)
             big = run_batch_child(data_dir)
-            subprocess.run([sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir),
+            subprocess.run([sys.executable, "-m", "orchestration", "--data-dir", str(data_dir),
                             "maintain"], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
             loaded += args.step
         print(f"\n{'history':>9} " + " ".join(f"{name:>17}" for name in QUERIES))

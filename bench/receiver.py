@@ -179,7 +179,7 @@ def run_round(args: argparse.Namespace) -> tuple[Result, Result]:
         servers = {
             "bare Flask (200 only)": [sys.executable, __file__, "--serve-bare",
                                       "--threads", str(args.threads)],
-            "genius-wh receiver (fsync)": [sys.executable, "-m", "genius_wh", "--data-dir",
+            "genius-wh receiver (fsync)": [sys.executable, "-m", "orchestration", "--data-dir",
                                            f"{tmp}/data", "serve", "--no-scheduler",
                                            "--port", "0"],
         }

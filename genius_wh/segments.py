@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import itertools
 import os
+import secrets
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -210,3 +211,10 @@ def whole_segment(path: Path) -> SegmentSlice:
     """The slice of a whole sealed segment."""
     return SegmentSlice(path=path, start=0, end=os.stat(path).st_size, first_line=1,
                         sealed=True)
+
+
+def new_chunk_id(now: datetime | None = None) -> str:
+    """A sortable, unique id (of a chunk, or a batch): UTC timestamp plus a short random
+    suffix, unique across loaders on several machines."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment.strftime(NAME_STAMP)}-{secrets.token_hex(3)}"

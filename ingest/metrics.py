@@ -4,7 +4,7 @@ Each process counts in memory and writes its totals to `metrics/ingest-<host>-<p
 (atomic replace, 0600, by a thread once a second when counts changed, and at shutdown).
 /metrics sums every process's file (its own counts taken live), adds the batch figures of
 `metrics/batch.json` and renders the Prometheus text format with prometheus-client. Files of
-processes that have stopped are folded into one totals file (`ingest.metricfiles`), so
+processes that have stopped are folded into one totals file (`genius_wh.metricfiles`), so
 counters never go backwards when a worker restarts and files never accumulate.
 (prometheus-client's own multiprocess mode needs an environment variable set before import,
 one per interpreter: that does not fit a data directory given as a setting.)
@@ -25,13 +25,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from genius_wh.cards import CARD_NUMBERS_MASKED
+from genius_wh.gauges import read_batch, write_json_atomic
 from genius_wh.layout import DataLayout
+from genius_wh.metricfiles import Key, Rows, combine, fold_dead, read_rows
 from genius_wh.records import DEFAULT_INTEGRATION
 from genius_wh.settings import Settings
 from genius_wh.silence import silent_feeds
 from genius_wh.tables import ACTION_TABLES
-from ingest.gauges import read_batch, write_json_atomic
-from ingest.metricfiles import Key, Rows, combine, fold_dead, read_rows
 
 log = logging.getLogger("genius_wh.ingest.metrics")
 

@@ -20,8 +20,8 @@ from typing import Any
 import click
 from pydantic.fields import FieldInfo
 
-from genius_wh.cli import cli
 from genius_wh.settings import Settings
+from orchestration.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

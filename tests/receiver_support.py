@@ -24,7 +24,7 @@ LISTENING = re.compile(r"listening on http://([0-9.]+):(\d+)/")
 #: (so these tests do not depend on every other command importing).
 SERVE = """
 import sys
-from genius_wh.runtime import serve
+from orchestration.runtime import serve
 from genius_wh.settings import load_settings
 serve(load_settings(data_dir=sys.argv[1]), host="127.0.0.1", port=0,
       with_scheduler=bool(sys.argv[2]))
@@ -46,7 +46,7 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float = 15.0,
 
 @dataclass
 class RunningReceiver:
-    """The real receiver (`genius_wh.runtime.serve`, as `genius-wh serve` runs it) in a
+    """The real receiver (`orchestration.runtime.serve`, as `genius-wh serve` runs it) in a
     subprocess on a free port (scheduler off unless asked)."""
 
     proc: subprocess.Popen[bytes]

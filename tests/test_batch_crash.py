@@ -24,8 +24,8 @@ from warehouse_support import (
 )
 
 from genius_wh.layout import DataLayout
-from warehouse.batch import run_batch
-from warehouse.export import export_date
+from orchestration.batch import run_batch
+from orchestration.nightly import export_date
 
 KILLS = 10
 CHUNK = 150
@@ -49,7 +49,7 @@ def _write_spool(crashed: Path, clean: Path, first: int, count: int) -> None:
 def _start_batch(data_dir: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "GENIUS_WH_BATCH_MAX_EVENTS": str(CHUNK)}
     return subprocess.Popen(
-        [sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir), "batch"],
+        [sys.executable, "-m", "orchestration", "--data-dir", str(data_dir), "batch"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

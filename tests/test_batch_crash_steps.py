@@ -22,8 +22,8 @@ from warehouse_support import (
 
 from genius_wh.durable import CRASH_AT
 from genius_wh.layout import DataLayout
-from warehouse.batch import run_batch
-from warehouse.export import export_date
+from orchestration.batch import run_batch
+from orchestration.nightly import export_date
 from warehouse.maintain import maintain
 
 TABLES = ("session_ended", "session_recorddata", "agent_activity", "queue_info",

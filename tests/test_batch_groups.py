@@ -20,8 +20,8 @@ from warehouse_support import (
 )
 
 from genius_wh.layout import DataLayout
-from warehouse import pipeline
-from warehouse.batch import run_batch
+from orchestration import pipeline
+from orchestration.batch import run_batch
 
 SEGMENTS = 6
 PER_SEGMENT = 41  # 40 mixed events and one SessionEnded with recorddata

@@ -9,7 +9,7 @@ from pathlib import Path
 from warehouse_support import make_settings, mixed_bodies, query, session_ended, write_segment
 
 from genius_wh.layout import DataLayout
-from warehouse.batch import run_batch
+from orchestration.batch import run_batch
 from warehouse.status import collect_status
 
 

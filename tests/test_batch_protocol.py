@@ -18,9 +18,10 @@ from warehouse_support import (
     write_segment,
 )
 
+from genius_wh.archive import expired_archive_days
 from genius_wh.layout import DataLayout
-from warehouse.batch import run_batch
-from warehouse.chunks import expired_archive_days, new_chunk_id
+from genius_wh.segments import new_chunk_id
+from orchestration.batch import run_batch
 from warehouse.errors import BatchFailed
 from warehouse.locks import batch_lock
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 from warehouse_support import BASE_TIME, REPO, make_settings, mixed_bodies, query, write_segment
 
-from warehouse.batch import run_batch
+from orchestration.batch import run_batch
 
 CHUNK = 400
 BIG_CHUNK = 60_000
@@ -64,7 +64,7 @@ def test_kill_9_of_the_batch_kills_its_busy_transform_worker_at_once(tmp_path: P
                   received_at=BASE_TIME + timedelta(minutes=1))
     env = {**os.environ, "GENIUS_WH_BATCH_MAX_EVENTS": str(CHUNK)}
     batch = subprocess.Popen(
-        [sys.executable, "-m", "genius_wh", "--data-dir", str(tmp_path), "batch"],
+        [sys.executable, "-m", "orchestration", "--data-dir", str(tmp_path), "batch"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parent = psutil.Process(batch.pid)
     assert _wait_until(lambda: _busy_worker(parent) is not None), "no worker process started"

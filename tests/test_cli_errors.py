@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner, Result
 from warehouse_support import REPO, session_ended, write_segment
 
-from genius_wh.cli import cli
 from genius_wh.layout import DataLayout
+from orchestration.cli import cli
 
 
 def _invoke(*args: str, stdin: str | None = None) -> Result:
@@ -101,7 +101,7 @@ def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "genius_wh", "--data-dir", str(tmp_path), "serve",
+            [sys.executable, "-m", "orchestration", "--data-dir", str(tmp_path), "serve",
              "--port", str(port)], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.returncode == 1
     assert done.stderr == (f"Error: port {port} on 127.0.0.1 is already in use (another "
@@ -112,8 +112,8 @@ def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
 @pytest.fixture
 def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend stderr is a terminal, so progress bars are drawn."""
-    monkeypatch.setattr("genius_wh.cli.show_progress", lambda: True)
-    monkeypatch.setattr("genius_wh.output.show_progress", lambda: True)
+    monkeypatch.setattr("orchestration.cli.show_progress", lambda: True)
+    monkeypatch.setattr("orchestration.output.show_progress", lambda: True)
 
 
 def test_simulate_to_a_file_shows_progress_on_stderr_only(tmp_path: Path,

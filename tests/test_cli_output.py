@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from warehouse_support import make_settings, session_ended, write_segment
 
-from genius_wh.cli import cli
-from genius_wh.output import print_result, print_status
-from warehouse.batch import run_batch
+from orchestration.batch import run_batch
+from orchestration.cli import cli
+from orchestration.output import print_result, print_status
 
 QUERY = ("SELECT campaign, count(*) AS n, min(timestamplaunched) AS first FROM session_ended "
          "GROUP BY 1 ORDER BY 1")

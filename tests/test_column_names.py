@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transform.naming import column_name
+from genius_wh.naming import column_name
 
 
 @pytest.mark.parametrize(

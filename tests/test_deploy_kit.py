@@ -16,7 +16,7 @@ from wallboard_support import close_app
 from warehouse_support import agent_activity, card_payment, make_settings, queue_info, session_ended
 
 from ingest.app import create_app
-from warehouse.batch import run_batch
+from orchestration.batch import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"

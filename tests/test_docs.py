@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from genius_wh.cli import cli
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES
+from orchestration.cli import cli
 from warehouse.views import VIEWS
 
 ROOT = Path(__file__).resolve().parent.parent

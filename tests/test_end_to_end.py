@@ -11,8 +11,8 @@ from typing import Any
 from click.testing import CliRunner
 from receiver_support import DATA, send_capture, start_receiver, wait_until
 
-from genius_wh.cli import cli
 from genius_wh.layout import DataLayout
+from orchestration.cli import cli
 
 CAPTURES = ["sessionended-trailing-comma", "agentactivity", "queueinfo", "cardpayment"]
 

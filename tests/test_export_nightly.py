@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 from warehouse_support import card_payment, make_settings, session_ended, write_segment
 
-from genius_wh.cli import cli
 from genius_wh.layout import DataLayout
-from warehouse.export import export_date, export_path
+from orchestration.cli import cli
+from orchestration.nightly import export_date
+from warehouse.export import export_path
 from warehouse.exportfiles import read_manifest
 
 # (received at, in UTC) -> the local (Europe/London) date it belongs to, worked out by hand

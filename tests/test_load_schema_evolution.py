@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from warehouse_support import make_settings, query, session_ended, write_segment
 
-from warehouse.batch import run_batch
+from orchestration.batch import run_batch
 from warehouse.evolve import ColumnChange, change_sql, plan_columns
 
 

@@ -10,9 +10,9 @@ import pytest
 from nbclient import NotebookClient
 from warehouse_support import make_settings
 
-from genius_wh.simulator import simulate
 from ingest.replay import replay_files
-from warehouse.batch import run_batch
+from orchestration.batch import run_batch
+from orchestration.simulator import simulate
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 

@@ -11,10 +11,10 @@ import pytest
 from receiver_support import RunningReceiver, spool_lines, spool_records
 from warehouse_support import session_ended
 
+from genius_wh.cardcount import card_numbers_masked
 from genius_wh.cards import mask_body, mask_record, mask_text
 from genius_wh.layout import DataLayout
 from genius_wh.records import event_id, make_record, parse_body
-from ingest.cards import card_numbers_masked
 
 # the card schemes' published test numbers, in the ways people type them
 CARDS = [

@@ -19,7 +19,8 @@ from warehouse_support import (
 )
 
 from genius_wh.layout import DataLayout
-from warehouse.export import export_date, export_path
+from orchestration.nightly import export_date
+from warehouse.export import export_path
 from warehouse.privacy import keyed_hash, mask_recorddata_json
 
 DAY = BASE_TIME.date()

@@ -23,8 +23,8 @@ from warehouse_support import (
 
 from genius_wh.layout import DataLayout
 from ingest import quarantine
-from warehouse.batch import run_batch
-from warehouse.export import export_date
+from orchestration.batch import run_batch
+from orchestration.nightly import export_date
 from warehouse.exportfiles import read_manifest
 from warehouse.forgetmatch import make_target, normalise_phone
 

@@ -15,9 +15,9 @@ from test_privacy_forget import DAY, TRACES, _found, _payment, _person
 from warehouse_support import card_payment, session_ended, write_segment
 
 from genius_wh.settings import Settings, load_settings
+from orchestration.batch import run_batch
+from orchestration.nightly import export_date
 from warehouse import connect
-from warehouse.batch import run_batch
-from warehouse.export import export_date
 from warehouse.forget import forget
 from warehouse.forgetmatch import make_target
 from warehouse.lakehouse import lake_config, setup_statements

@@ -12,8 +12,8 @@ from warehouse_support import card_payment, make_settings, query, session_ended,
 
 from genius_wh.layout import DataLayout
 from ingest import quarantine
-from warehouse.batch import run_batch
-from warehouse.export import export_date
+from orchestration.batch import run_batch
+from orchestration.nightly import export_date
 from warehouse.exportfiles import read_manifest
 from warehouse.retention import apply_retention
 

@@ -18,8 +18,8 @@ from warehouse_support import (
 )
 
 from genius_wh.layout import DataLayout
+from orchestration.batch import run_batch
 from warehouse import connect
-from warehouse.batch import run_batch
 
 
 def test_a_reader_held_open_in_another_process_never_blocks_a_batch(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from warehouse_support import (
 )
 
 from genius_wh.layout import DataLayout
-from warehouse.batch import run_batch
-from warehouse.rebuild import chunked, rebuild
+from orchestration.batch import run_batch
+from orchestration.rebuild import chunked, rebuild
 
 CONTRACT_TABLES = ("session_ended", "session_recorddata", "agent_activity", "queue_info",
                    "card_payment", "other_events", "dim_diallerresult", "dim_calltype",

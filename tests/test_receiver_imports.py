@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.parametrize("module, forbidden", [
     pytest.param("ingest.app", ["duckdb", "polars", "pyarrow"], id="receiver app"),
     pytest.param("ingest.replay", ["duckdb", "polars", "pyarrow", "flask"], id="replay"),
-    pytest.param("ingest.gauges", ["duckdb", "polars", "pyarrow", "flask"], id="batch gauges"),
+    pytest.param("genius_wh.gauges", ["duckdb", "polars", "pyarrow", "flask"], id="batch gauges"),
     pytest.param("genius_wh.segments", ["duckdb", "polars", "pyarrow", "flask"], id="segments"),
 ])
 def test_module_does_not_import_heavy_libraries(module: str, forbidden: list[str]) -> None:

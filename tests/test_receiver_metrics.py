@@ -7,7 +7,7 @@ from pathlib import Path
 
 from receiver_support import start_receiver, wait_until
 
-from ingest.gauges import read_batch, record_batch
+from genius_wh.gauges import read_batch, record_batch
 
 AGENT = b'{"action": "AgentActivity", "agentactivity": {"agent": "a%d"}}'
 

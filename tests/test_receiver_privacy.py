@@ -15,9 +15,9 @@ import orjson
 import pytest
 
 from genius_wh.durable import atomic_write, private_dir
+from genius_wh.metricfiles import fold_dead, read_rows
 from genius_wh.settings import load_settings
 from ingest.app import Receiver, create_app
-from ingest.metricfiles import fold_dead, read_rows
 
 HOST = socket.gethostname().split(".")[0]
 GOOD = b'{"action": "AgentActivity", "agentactivity": {"agent": "a1"}}'

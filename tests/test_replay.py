@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from genius_wh import segments
-from genius_wh.cli import cli
 from genius_wh.layout import DataLayout
 from genius_wh.records import decode_record, encode_record, make_record
 from genius_wh.settings import Settings
 from ingest.replay import ReplayReport, replay_files
+from orchestration.cli import cli
 
 ARCHIVED = make_record({"action": "QueueInfo", "queueinfo": {"queuenumber": 1}},
                        received_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),

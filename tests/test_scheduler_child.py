@@ -18,8 +18,8 @@ from receiver_support import RunningReceiver, start_receiver, wait_until
 from warehouse_support import make_settings, query, session_ended
 
 from genius_wh.errors import GeniusWhError
-from genius_wh.scheduler import Job, run_in_child
 from genius_wh.settings import Settings
+from orchestration.scheduler import Job, run_in_child
 
 
 def _job_children(server: RunningReceiver) -> list[psutil.Process]:

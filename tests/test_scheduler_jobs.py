@@ -11,7 +11,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from warehouse_support import make_settings, mixed_bodies, query, write_segment
 
 from genius_wh.errors import GeniusWhError
-from genius_wh.scheduler import build_scheduler
+from orchestration.scheduler import build_scheduler
 
 
 def test_scheduled_batch_loads_spool_lines(tmp_path: Path) -> None:

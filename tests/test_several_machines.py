@@ -78,7 +78,7 @@ class Loader:
         self.log = data_dir.parent / f"{data_dir.name}-batch-{uuid.uuid4().hex[:6]}.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir), "batch"],
+                [sys.executable, "-m", "orchestration", "--data-dir", str(data_dir), "batch"],
                 cwd=REPO, env=shared.env(**settings), stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
 

@@ -22,8 +22,8 @@ from warehouse_support import (
 from genius_wh.layout import DataLayout
 from genius_wh.records import encode_record, make_record
 from ingest.app import create_app
+from orchestration.batch import run_batch
 from wallboard import feed_status, silence_gauge
-from warehouse.batch import run_batch
 
 TEN = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)  # a Tuesday
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from genius_wh.records import event_id
-from genius_wh.simulator import model_events
+from orchestration.simulator import model_events
 
 LONDON = ZoneInfo("Europe/London")
 COUNT = 12000

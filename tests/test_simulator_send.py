@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from genius_wh.cli import cli
 from genius_wh.records import parse_body
-from genius_wh.simulator import DeliveryFailed, model_events, simulate
+from orchestration.cli import cli
+from orchestration.simulator import DeliveryFailed, model_events, simulate
 
 LONDON = ZoneInfo("Europe/London")
 

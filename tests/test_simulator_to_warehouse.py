@@ -9,9 +9,9 @@ from pathlib import Path
 from receiver_support import RunningReceiver
 from warehouse_support import make_settings, query
 
-from genius_wh.simulator import model_events, simulate
 from genius_wh.tables import ACTION_TABLES
-from warehouse.batch import run_batch
+from orchestration.batch import run_batch
+from orchestration.simulator import model_events, simulate
 
 
 def test_simulated_events_posted_to_the_receiver_all_load(

@@ -9,7 +9,7 @@ import pytest
 from warehouse_support import make_settings, mixed_bodies, write_segment
 
 from genius_wh.layout import DataLayout
-from warehouse.batch import run_batch
+from orchestration.batch import run_batch
 from warehouse.status import collect_status
 
 

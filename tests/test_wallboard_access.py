@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from wallboard_support import close_app, wallboard_app
 from warehouse_support import make_settings, queue_info, write_segment
 
-from warehouse.batch import run_batch
+from orchestration.batch import run_batch
 
 PAGES = ["/wallboard", "/wallboard.js", "/wallboard.json"]
 Factory = Callable[..., FlaskClient]

@@ -27,8 +27,8 @@ from warehouse_support import make_settings, query
 
 import wallboard.web
 from genius_wh.tables import EVENT_TABLES
+from orchestration.batch import run_batch
 from wallboard.figures import read_figures
-from warehouse.batch import run_batch
 
 BODIES = day_bodies(count=5000)
 

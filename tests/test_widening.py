@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from transform.widening import convert_value, value_type, widen
+from genius_wh.widening import convert_value, value_type, widen
 
 TYPES = ("NULL", "BOOLEAN", "BIGINT", "DOUBLE", "VARCHAR", "JSON")
 

@@ -18,10 +18,10 @@ from warehouse_support import make_settings
 from genius_wh.layout import DataLayout
 from genius_wh.records import encode_record, make_record
 from genius_wh.settings import Settings
-from genius_wh.simulator.centre import model_events
 from ingest.app import Receiver, create_app
+from orchestration.batch import run_batch
+from orchestration.simulator.centre import model_events
 from wallboard import wallboard_blueprint
-from warehouse.batch import run_batch
 
 TZ = ZoneInfo("Europe/London")
 #: A Tuesday: inside the default business hours from 08:00 to 20:00.

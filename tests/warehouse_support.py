@@ -118,7 +118,7 @@ def run_cli(data_dir: Path, *args: str, timeout: float = 60,
             input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run `genius-wh` in a subprocess (env: extra environment variables)."""
     return subprocess.run(
-        [sys.executable, "-m", "genius_wh", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "orchestration", "--data-dir", str(data_dir), *args],
         capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False,
         env={**os.environ, **(env or {})}, input=input_text)
 

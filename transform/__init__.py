@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from genius_wh.chunkresult import ChunkResult, FieldSeen, LoadIssue, QuarantinedLine, UnknownField
+from genius_wh.naming import column_name
+from genius_wh.widening import value_type, widen
 from transform.chunk import transform_chunk
-from transform.naming import column_name
-from transform.result import ChunkResult, FieldSeen, LoadIssue, QuarantinedLine, UnknownField
-from transform.widening import value_type, widen
 
 __all__ = ["ChunkResult", "FieldSeen", "LoadIssue", "QuarantinedLine", "UnknownField",
            "column_name", "transform_chunk", "value_type", "widen"]

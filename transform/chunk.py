@@ -10,6 +10,7 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from genius_wh.chunkresult import ChunkResult, LoadIssue, QuarantinedLine, UnknownField
 from genius_wh.records import check_bounds, encode_record
 from genius_wh.segments import SegmentSlice
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
@@ -17,7 +18,6 @@ from transform.lake import RowsWriter, lake_path, write_recorddata
 from transform.normalise import ACTION_NAMES, normalise_event
 from transform.reader import SpoolLine, quarantine_line, read_segment
 from transform.recordcolumns import RecorddataColumns
-from transform.result import ChunkResult, LoadIssue, QuarantinedLine, UnknownField
 
 
 @dataclass(frozen=True, kw_only=True)

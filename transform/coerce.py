@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any, Final
 
+from genius_wh.widening import json_text
 from transform.errors import ConversionError
-from transform.widening import json_text
 
 Converter = Callable[[Any, tzinfo], Any]
 

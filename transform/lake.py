@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from genius_wh.tables import Columns
+from genius_wh.widening import NULL
 from transform.files import AtomicFile, atomic_file
 from transform.recordcolumns import RecorddataColumns
-from transform.widening import NULL
 
 #: Arrow type of each DuckDB type name used in genius_wh.tables and for recorddata.
 ARROW_TYPES: Final[dict[str, pa.DataType]] = {

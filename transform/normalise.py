@@ -9,10 +9,10 @@ from typing import Any, Final
 import orjson
 
 from genius_wh.tables import ACTION_TABLES, EVENT_HEAD, EVENT_TABLES
+from genius_wh.widening import json_text
 from transform.cards import card_brand, payment_succeeded
 from transform.coerce import BY_TYPE, Converter, describe, to_last4, to_timestamp
 from transform.errors import ConversionError
-from transform.widening import json_text
 
 #: The event object's key(s) for each known action (lower case; CONTRACT 6).
 OBJECT_KEYS: Final[dict[str, tuple[str, ...]]] = {

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from genius_wh.chunkresult import QuarantinedLine
 from genius_wh.records import SpoolRecord, decode_record
 from genius_wh.segments import SegmentSlice, slice_lines
 from transform.files import write_atomic
-from transform.result import QuarantinedLine
 
 
 @dataclass(frozen=True, slots=True)

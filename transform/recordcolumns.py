@@ -13,10 +13,10 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, Final
 
-from transform.naming import column_name
+from genius_wh.chunkresult import FieldSeen
+from genius_wh.naming import column_name
+from genius_wh.widening import NULL, convert_value, value_type, widen
 from transform.recorddata import flatten_recorddata
-from transform.result import FieldSeen
-from transform.widening import NULL, convert_value, value_type, widen
 
 _KINDS: Final[dict[type, str]] = {bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE",
                                   str: "VARCHAR", dict: "JSON", list: "JSON"}

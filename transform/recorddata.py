@@ -7,7 +7,7 @@ from typing import Any, Final
 
 import orjson
 
-from transform.widening import json_text
+from genius_wh.widening import json_text
 
 _NAME_KEYS: Final = frozenset({"key", "name", "field"})
 

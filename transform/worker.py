@@ -18,8 +18,8 @@ from typing import Any, Final
 
 import pyarrow as pa
 
+from genius_wh.chunkresult import ChunkResult
 from transform.chunk import transform_chunk
-from transform.result import ChunkResult
 
 _PR_SET_PDEATHSIG: Final = 1
 

@@ -15,10 +15,10 @@ from typing import Any
 import duckdb
 
 from genius_wh.layout import DataLayout
+from genius_wh.metricfiles import read_rows
 from genius_wh.settings import Settings
 from genius_wh.silence import LastEvents, merge_last_events, silent_feeds
 from genius_wh.tables import ACTION_TABLES
-from ingest.metricfiles import read_rows
 from ingest.metrics import LAST_EVENT
 from warehouse import connect
 from warehouse.errors import WarehouseError

@@ -21,9 +21,9 @@ import duckdb
 import orjson
 from flask import Blueprint, Response, request
 
+from genius_wh.gauges import read_batch
 from genius_wh.settings import Settings
 from genius_wh.silence import merge_last_events
-from ingest.gauges import read_batch
 from wallboard.feeds import (
     feed_rows,
     last_events_from_metric_files,

@@ -15,7 +15,7 @@ from typing import Final
 import duckdb
 
 from genius_wh.tables import SESSION_RECORDDATA
-from transform.widening import NULL, widen
+from genius_wh.widening import NULL, widen
 from warehouse.sql import quote
 
 

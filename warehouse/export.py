@@ -7,7 +7,6 @@ Files are written under a temporary name, fsynced and renamed; re-running rewrit
 
 from __future__ import annotations
 
-import time as clock
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -19,7 +18,6 @@ from genius_wh.layout import DataLayout
 from genius_wh.segments import list_ready, segment_created
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
-from warehouse.batch import run_batch
 from warehouse.errors import WarehouseError
 from warehouse.exportfiles import update_manifest, write_parquet
 from warehouse.lakehouse import lake_config, open_lake
@@ -27,9 +25,6 @@ from warehouse.loader import Position, ledger_positions
 from warehouse.privacy import masked_select, select_modifiers
 
 _NONE: Final = Position(offset=-1, line=0, sealed=False)
-
-#: How long the export waits for a batch that another process is running.
-BATCH_WAIT_SECONDS: Final = 120.0
 
 _WINDOW = "received_at >= ? AND received_at < ?"
 #: The SELECT of each exported table: rows received in [start, end), in a stable order.
@@ -66,11 +61,10 @@ def local_yesterday(tz: Any) -> date:
     return datetime.now(tz).date() - timedelta(days=1)
 
 
-def export_date(settings: Settings, day: date | None = None) -> ExportReport:
-    """Load what was received, then export every row received on `day` (default yesterday)."""
-    day = day or local_yesterday(settings.tz)
+def write_date(settings: Settings, day: date) -> ExportReport:
+    """Export every row received on `day`, once the warehouse holds all of it (the caller
+    runs a batch first: orchestration/nightly.py)."""
     layout = DataLayout(root=settings.data_dir).ensure()
-    _load_everything(settings)
     start, end = local_window(day, settings.tz)
     rows: dict[str, int] = {}
     with open_lake(lake_config(settings), read_only=True) as con:
@@ -103,16 +97,6 @@ def _check_complete(con: duckdb.DuckDBPyConnection, layout: DataLayout, end: dat
     if missing:
         raise ExportFailed(f"{len(missing)} spool segments of that date are not loaded yet "
                            f"(first: {missing[0]}); run `genius-wh batch`, then export again")
-
-
-def _load_everything(settings: Settings) -> None:
-    """Run a batch; if another one is running, wait for it and run one more."""
-    deadline = clock.monotonic() + BATCH_WAIT_SECONDS
-    while run_batch(settings).skipped:
-        if clock.monotonic() > deadline:
-            raise ExportFailed(f"another batch held {settings.data_dir}/.batch.lock for over "
-                               f"{BATCH_WAIT_SECONDS:.0f} s; run `genius-wh export` again")
-        clock.sleep(0.5)
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, select: str, params: list[Any],

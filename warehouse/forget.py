@@ -31,11 +31,11 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from genius_wh.archive import clear_staging
 from genius_wh.layout import DataLayout
 from genius_wh.segments import list_open
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
-from warehouse.chunks import clear_staging
 from warehouse.erasefiles import (
     JOURNAL,
     SegmentEdit,

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import duckdb
+import orjson
 
 from genius_wh.errors import GeniusWhError
-from transform.naming import column_name
+from genius_wh.naming import column_name
+from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.sql import quote
 
 KINDS: Final = ("urn", "phone", "email", "field")
@@ -121,8 +123,6 @@ def _walk(value: Any, target: Target, key: str | None) -> bool:
                 return True
         return any(_walk(item, target, key) for item in value)
     if isinstance(value, str) and value[:1] in ("{", "["):
-        import orjson
-
         try:
             return _walk(orjson.loads(value), target, key)
         except orjson.JSONDecodeError:
@@ -202,7 +202,6 @@ def _ids(con: duckdb.DuckDBPyConnection, select: str, value: object) -> set[str]
 
 
 def _row_counts(con: duckdb.DuckDBPyConnection, ids: set[str]) -> dict[str, int]:
-    from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 
     counts: dict[str, int] = {}
     for table in [*EVENT_TABLES, SESSION_RECORDDATA, "_load_issues"]:

@@ -22,9 +22,9 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
+from genius_wh.chunkresult import ChunkResult
 from genius_wh.segments import SegmentSlice
 from genius_wh.tables import DEDUPE_TIME, EVENT_TABLES, SESSION_RECORDDATA
-from transform.result import ChunkResult
 from warehouse.erasures import erased_ids_select
 from warehouse.evolve import ColumnChange, apply_plan, current_value_types, plan_columns
 from warehouse.schema import LOADED_TABLES, create_session_flat

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from genius_wh.durable import crash_point
+from genius_wh.gauges import record_ofcom
 from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
 from warehouse.lakehouse import ALIAS, lake_config, open_lake
@@ -53,10 +54,6 @@ def maintain(settings: Settings, *, blocking: bool = True) -> MaintainReport:
 def _record_ofcom(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:
     """Hand the campaigns over the Ofcom limit in the last 24 hours to /metrics (a query over
     the day's calls: here, every 15 minutes, rather than in every batch)."""
-    try:
-        from ingest.gauges import record_ofcom
-    except ImportError:
-        return
     rows = con.execute("SELECT campaign, over_limit FROM v_ofcom_last_24h "
                        "WHERE scope = 'campaign'").fetchall()
     record_ofcom(layout.root, {str(campaign): bool(flag) for campaign, flag in rows})

@@ -25,9 +25,9 @@ from duckdb.func import FunctionNullHandling
 
 from genius_wh.durable import open_private, write_all
 from genius_wh.layout import DataLayout
+from genius_wh.naming import column_name
 from genius_wh.settings import Settings
 from genius_wh.tables import SESSION_RECORDDATA
-from transform.naming import column_name
 from warehouse.sql import quote
 
 KEY_FILE: Final = ".export-mask-key"

@@ -22,10 +22,10 @@ from typing import Any
 
 import duckdb
 
+from genius_wh.archive import apply_retention as drop_archive_days
 from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
-from warehouse.chunks import apply_retention as drop_archive_days
 from warehouse.exportfiles import read_manifest, update_manifest
 from warehouse.forget import refresh_text_stats
 from warehouse.lakehouse import ALIAS, lake_config, open_lake

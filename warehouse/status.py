@@ -12,9 +12,9 @@ from typing import Any
 import duckdb
 import orjson
 
+from genius_wh.cardcount import card_numbers_masked
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 from genius_wh.settings import Settings
-from ingest.cards import card_numbers_masked
 from warehouse.lakehouse import (
     ALIAS,
     WarehouseUnavailable,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from genius_wh.simulator.campaigns import Campaign, recorddata, telnumber
-from genius_wh.simulator.clock import SECOND
-from genius_wh.simulator.events import Agent, Call, Log, after_wrap, login, logout
-from genius_wh.simulator.queues import QueueChange
+from orchestration.simulator.campaigns import Campaign, recorddata, telnumber
+from orchestration.simulator.clock import SECOND
+from orchestration.simulator.events import Agent, Call, Log, after_wrap, login, logout
+from orchestration.simulator.queues import QueueChange
 
 #: Calls per hour offered to each queue at the peak of the day.
 PEAK_CALLS_PER_HOUR = 24

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from genius_wh.simulator.campaigns import CARD_TYPES, DECLINES, Campaign, person
-from genius_wh.simulator.clock import SECOND, payment_timestamp, seconds, vendor_timestamp
-from genius_wh.simulator.queues import QueueState
+from orchestration.simulator.campaigns import CARD_TYPES, DECLINES, Campaign, person
+from orchestration.simulator.clock import SECOND, payment_timestamp, seconds, vendor_timestamp
+from orchestration.simulator.queues import QueueState
 
 
 @dataclass(kw_only=True)

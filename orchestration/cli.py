@@ -21,29 +21,29 @@ import rich
 
 from genius_wh.errors import GeniusWhError
 from genius_wh.layout import DataLayout
-from genius_wh.output import (
+from genius_wh.settings import Settings, load_settings
+from ingest.replay import replay_files
+from orchestration.batch import run_batch
+from orchestration.nightly import export_date
+from orchestration.output import (
     print_counts,
     print_result,
     print_status,
     show_progress,
     with_progress,
 )
-from genius_wh.runtime import run_scheduler
-from genius_wh.runtime import serve as run_serve
-from genius_wh.settings import Settings, load_settings
-from genius_wh.simulator import model_events
-from genius_wh.simulator.centre import FIRST_DAY
-from genius_wh.simulator.send import post_all, write_lines
-from ingest.replay import replay_files
+from orchestration.rebuild import rebuild as run_rebuild
+from orchestration.runtime import run_scheduler
+from orchestration.runtime import serve as run_serve
+from orchestration.simulator import model_events
+from orchestration.simulator.centre import FIRST_DAY
+from orchestration.simulator.send import post_all, write_lines
 from wallboard import feed_status
 from warehouse import connect
-from warehouse.batch import run_batch
-from warehouse.export import export_date
 from warehouse.forget import forget as run_forget
 from warehouse.forgetmatch import make_target
 from warehouse.lakehouse import duckdb_cli, lake_config, reader_script
 from warehouse.maintain import maintain as run_maintain
-from warehouse.rebuild import rebuild as run_rebuild
 from warehouse.status import collect_status
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from genius_wh.cards import CARD_NUMBERS_MASKED
 from genius_wh.layout import DataLayout
-from ingest.metricfiles import read_rows
+from genius_wh.metricfiles import read_rows
 
 
 def card_numbers_masked(layout: DataLayout) -> int:

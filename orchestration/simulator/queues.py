@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from genius_wh.simulator.clock import SECOND
+from orchestration.simulator.clock import SECOND
 
 FIVE_MINUTES = 5 * 60 * SECOND
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from genius_wh.simulator.campaigns import recorddata, telnumber
-from genius_wh.simulator.clock import SECOND
-from genius_wh.simulator.events import Agent, Call, Log, after_wrap, login, logout
+from orchestration.simulator.campaigns import recorddata, telnumber
+from orchestration.simulator.clock import SECOND
+from orchestration.simulator.events import Agent, Call, Log, after_wrap, login, logout
 
 #: Outcomes of a dial that does not reach a person, with weights: no answer, busy, bad.
 MISSES = ((2, 60), (1, 18), (20, 6), (21, 5), (22, 4), (25, 4), (30, 3))

@@ -7,12 +7,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from genius_wh.simulator.campaigns import CAMPAIGNS, Campaign
-from genius_wh.simulator.clock import SECOND, to_micros
-from genius_wh.simulator.events import Agent, Log
-from genius_wh.simulator.inbound import Staffed, inbound_day
-from genius_wh.simulator.outbound import outbound_shift
-from genius_wh.simulator.queues import QueueChange, QueueState, in_order
+from orchestration.simulator.campaigns import CAMPAIGNS, Campaign
+from orchestration.simulator.clock import SECOND, to_micros
+from orchestration.simulator.events import Agent, Log
+from orchestration.simulator.inbound import Staffed, inbound_day
+from orchestration.simulator.outbound import outbound_shift
+from orchestration.simulator.queues import QueueChange, QueueState, in_order
 
 #: The first simulated day: a Friday, so a run of a few days crosses the end of BST.
 FIRST_DAY = date(2026, 10, 23)

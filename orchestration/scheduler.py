@@ -34,9 +34,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from genius_wh.errors import GeniusWhError
 from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
+from orchestration.batch import run_batch
+from orchestration.nightly import export_date
 from transform.worker import die_with_parent
-from warehouse.batch import run_batch
-from warehouse.export import export_date, local_yesterday
+from warehouse.export import local_yesterday
 from warehouse.exportfiles import read_manifest
 from warehouse.maintain import maintain
 

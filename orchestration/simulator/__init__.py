@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from genius_wh.simulator.centre import model_events
-from genius_wh.simulator.send import DeliveryFailed, post_all, write_lines
+from orchestration.simulator.centre import model_events
+from orchestration.simulator.send import DeliveryFailed, post_all, write_lines
 
 __all__ = ["DeliveryFailed", "model_events", "simulate"]
 

@@ -14,36 +14,30 @@ from pathlib import Path
 
 import duckdb
 
+from genius_wh.archive import apply_retention, clear_staging
 from genius_wh.durable import crash_point, fsync_path
+from genius_wh.gauges import record_batch
 from genius_wh.layout import DataLayout
 from genius_wh.segments import (
     SegmentSlice,
     list_open,
     list_ready,
+    new_chunk_id,
     seal_abandoned,
     segment_created,
 )
 from genius_wh.settings import Settings
-from warehouse.chunks import (
-    apply_retention,
+from orchestration.chunks import (
     archive,
-    clear_staging,
     iter_chunks,
     loaded_ready,
-    new_chunk_id,
     nothing_new,
     plan_slices,
     recover_working,
     remember_loaded,
 )
-from warehouse.erasefiles import JOURNAL
-from warehouse.errors import BatchFailed, WarehouseBusy
-from warehouse.forget import finish_erasure
-from warehouse.lakehouse import LakeConfig, detach, lake_config, open_lake
-from warehouse.ledger import record_batch_row
-from warehouse.loader import ledger_positions, transaction, tune_writer
-from warehouse.locks import batch_lock, writer_lock
-from warehouse.pipeline import (
+from orchestration.ledger import record_batch_row
+from orchestration.pipeline import (
     BatchReport,
     Prepared,
     Tally,
@@ -52,6 +46,12 @@ from warehouse.pipeline import (
     load_stream,
     transform_executor,
 )
+from warehouse.erasefiles import JOURNAL
+from warehouse.errors import BatchFailed, WarehouseBusy
+from warehouse.forget import finish_erasure
+from warehouse.lakehouse import LakeConfig, detach, lake_config, open_lake
+from warehouse.loader import ledger_positions, transaction, tune_writer
+from warehouse.locks import batch_lock, writer_lock
 from warehouse.schema import ensure_schema, view_options
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def _record_failure(con: duckdb.DuckDBPyConnection, layout: DataLayout, started:
 
 def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
                  slices: list[SegmentSlice], tally: Tally) -> None:
-    """Transform and load the slices chunk by chunk (warehouse/pipeline.py); once a group
+    """Transform and load the slices chunk by chunk (orchestration/pipeline.py); once a group
     commits, its sealed segments that are loaded to their end move to the archive."""
     chunks = iter_chunks(slices, settings.batch_max_events)
     ahead = list(islice(chunks, 2))
@@ -182,11 +182,7 @@ def _slice_time(piece: SegmentSlice) -> float | None:
 
 
 def _record_metrics(layout: DataLayout, tally: Tally, *, ok: bool) -> None:
-    """Hand batch lag and rows loaded to /metrics (ingest/gauges.py), when present."""
-    try:
-        from ingest.gauges import record_batch
-    except ImportError:
-        return
+    """Hand batch lag and rows loaded to /metrics (genius_wh/gauges.py)."""
     lag = max(0.0, time.time() - tally.oldest) if tally.oldest else 0.0
     record_batch(layout.root, lag_seconds=lag, rows_loaded=tally.rows, ok=ok)
 

@@ -6,10 +6,9 @@ loaded is in the warehouse's `_spool_ledger`, committed with the rows."""
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import orjson
@@ -17,7 +16,6 @@ import orjson
 from genius_wh.durable import atomic_write, crash_point, fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 from genius_wh.segments import (
-    NAME_STAMP,
     SegmentSlice,
     complete_end,
     count_slice_lines,
@@ -25,13 +23,6 @@ from genius_wh.segments import (
     list_ready,
 )
 from warehouse.loader import Position
-
-
-def new_chunk_id(now: datetime | None = None) -> str:
-    """A sortable, unique id (of a chunk, or a batch): UTC timestamp plus a short random
-    suffix, unique across loaders on several machines."""
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{moment.strftime(NAME_STAMP)}-{secrets.token_hex(3)}"
 
 
 def plan_slices(ready: list[Path], live: list[Path],
@@ -142,38 +133,6 @@ def remember_loaded(layout: DataLayout, live: list[Path], positions: dict[str, P
     atomic_write(layout.spool / _HINT, orjson.dumps(sizes))
 
 
-def clear_staging(layout: DataLayout) -> None:
-    """Remove staging files a killed batch left behind (under the batch lock)."""
-    if layout.staging.is_dir():
-        for entry in layout.staging.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
 
 
-def expired_archive_days(days: list[str], today: date, retention_days: int) -> list[str]:
-    """Archive folder names (YYYY-MM-DD) older than the retention; none when it is 0."""
-    if retention_days <= 0:
-        return []
-    cutoff = today - timedelta(days=retention_days)
-    expired = []
-    for name in days:
-        try:
-            day = date.fromisoformat(name)
-        except ValueError:
-            continue
-        if day < cutoff:
-            expired.append(name)
-    return expired
 
-
-def apply_retention(layout: DataLayout, today: date, retention_days: int) -> list[str]:
-    """Delete archive folders past the retention; returns their names."""
-    if retention_days <= 0 or not layout.spool_archive.is_dir():
-        return []
-    names = [p.name for p in layout.spool_archive.iterdir() if p.is_dir()]
-    expired = expired_archive_days(names, today, retention_days)
-    for name in expired:
-        shutil.rmtree(layout.spool_archive / name)
-    return expired

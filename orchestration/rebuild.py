@@ -27,12 +27,21 @@ import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from genius_wh.archive import clear_staging
 from genius_wh.durable import fsync_path
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
-from genius_wh.segments import SegmentSlice, count_lines
+from genius_wh.segments import SegmentSlice, count_lines, new_chunk_id
 from genius_wh.settings import Settings
+from orchestration.ledger import record_batch_row
+from orchestration.pipeline import (
+    BatchReport,
+    Tally,
+    Transformer,
+    bounds,
+    load_stream,
+    transform_executor,
+)
 from transform import ChunkResult
-from warehouse.chunks import clear_staging, new_chunk_id
 from warehouse.erasures import erasure_rows, restore_erasures
 from warehouse.errors import RebuildFailed
 from warehouse.lakehouse import (
@@ -43,17 +52,8 @@ from warehouse.lakehouse import (
     lake_config,
     open_lake,
 )
-from warehouse.ledger import record_batch_row
 from warehouse.loader import transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
-from warehouse.pipeline import (
-    BatchReport,
-    Tally,
-    Transformer,
-    bounds,
-    load_stream,
-    transform_executor,
-)
 from warehouse.schema import ensure_schema, view_options
 
 _WORK = ".rebuild"
@@ -167,7 +167,7 @@ def _target(config: LakeConfig, layout: DataLayout) -> LakeConfig:
 
 def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
            progress: bool) -> Tally:
-    """Load every archived segment into the target warehouse (warehouse/pipeline.py)."""
+    """Load every archived segment into the target warehouse (orchestration/pipeline.py)."""
     previous = previous_state(lake_config(settings))
     plan = plan_rebuild(archived_segments(layout), previous.chunks, settings.batch_max_events)
     tally = Tally()

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from warehouse.chunks import new_chunk_id
+from genius_wh.segments import new_chunk_id
 from warehouse.schema import LOADED_TABLES
 from warehouse.sql import quote_all
 
 if TYPE_CHECKING:
-    from warehouse.pipeline import Tally
+    from orchestration.pipeline import Tally
 
 
 def record_batch_row(con: duckdb.DuckDBPyConnection, started: datetime, tally: Tally, *,

@@ -1,6 +1,6 @@
 """The one place that wires the parts together: receiver + scheduler in one process.
 
-The scheduler runs every job in a child process (genius_wh.scheduler), so the receiver's
+The scheduler runs every job in a child process (orchestration.scheduler), so the receiver's
 process only serves HTTP and starts children.
 """
 
@@ -11,9 +11,9 @@ import logging
 import socket
 
 from genius_wh.errors import GeniusWhError
-from genius_wh.scheduler import build_scheduler, configure_logging
 from genius_wh.settings import Settings
 from ingest.server import run_server
+from orchestration.scheduler import build_scheduler, configure_logging
 from wallboard import wallboard_blueprint
 
 log = logging.getLogger("genius_wh")

@@ -1,3 +1,0 @@
-from genius_wh.cli import main
-
-main()
