@@ -8,15 +8,19 @@ import base64
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import orjson
 import pytest
+from receiver_support import ROOT, start_receiver, wait_until
 from wallboard_support import Clock, at, close_app, day_bodies, load_until, served, wallboard_app
 from warehouse_support import make_settings, query
 
@@ -192,6 +196,7 @@ def test_the_page_shows_the_warehouse_figures_and_follows_new_events_without_rel
     wide = browser.screenshot(screenshots / "wallboard-1920x1080.png", 1920, 1080)
     assert browser.evaluate("document.documentElement.scrollHeight <= innerHeight")
     phone = browser.screenshot(screenshots / "wallboard-390x844.png", 390, 844, mobile=True)
+    assert browser.evaluate("document.documentElement.scrollWidth <= innerWidth")  # no sideways
     print(f"screenshots: {wide} {phone}")
     assert wide.stat().st_size > 10_000 and phone.stat().st_size > 10_000
 
@@ -227,3 +232,51 @@ def test_a_silent_feed_raises_the_alarm_banner_on_the_page(
     assert text.startswith("Feed silent: ") and "SessionEnded from default" in text
     silent = browser.evaluate("document.querySelectorAll('.feed.silent').length")
     assert silent == 4
+
+
+def today_dials(data: Path) -> dict[str, int]:
+    """Today's dials per outbound campaign in the warehouse, as readers see it now."""
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    return {c: int(d) for c, d in query(
+        data, "SELECT campaign, dials FROM v_campaign_daily WHERE local_day = ? "
+        "AND campaign <> 'Customer_Service'", [today])}
+
+
+def test_the_page_on_serve_fed_by_the_simulator_follows_the_warehouse(
+        tmp_path: Path, screenshots: Path) -> None:
+    """`genius-wh serve` (receiver, scheduler batching every second, wallboard) fed by
+    `genius-wh simulate --url`: the page's dials grow as the events arrive, without a reload,
+    and settle on the warehouse's figures."""
+    data = tmp_path / "data"
+    server = start_receiver(data, scheduler=True, batch_interval_seconds="1",
+                            timezone="Europe/London")
+    sender_log = tmp_path / "simulate.log"
+    with sender_log.open("wb") as log:
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "orchestration", "--data-dir", str(tmp_path / "sender"),
+             "simulate", "--url", f"{server.url}/", "--rate", "150", "--count", "2400",
+             "--seed", "5"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            browser = Browser(f"{server.url}/wallboard", Path(profile))
+            try:
+                wait_for(browser, "document.querySelectorAll('#campaigns tr[data-campaign]')"
+                         ".length", timeout=60)
+                browser.evaluate("window.notReloaded = true")
+                early = sum(shown(browser, SHOWN_DIALS).values())
+                assert sender.wait(timeout=120) == 0, sender_log.read_text()
+                settled = wait_until(
+                    lambda: (lambda page, wh: page == wh and wh)(
+                        shown(browser, SHOWN_DIALS), today_dials(data)),
+                    timeout=60, what="the page to show the warehouse's dials")
+                assert sum(settled.values()) > early
+                assert browser.evaluate("window.notReloaded") is True
+                wide = browser.screenshot(screenshots / "wallboard-serve-1920x1080.png",
+                                          1920, 1080)
+                print(f"screenshot: {wide}")
+            finally:
+                browser.close()
+    finally:
+        if sender.poll() is None:
+            sender.kill()
+        server.stop()
