@@ -40,6 +40,8 @@ from orchestration.simulator.centre import FIRST_DAY
 from orchestration.simulator.send import post_all, write_lines
 from wallboard import feed_status
 from warehouse import connect
+from warehouse.dispositions import COLUMNS as DISPOSITION_COLUMNS
+from warehouse.dispositions import current_dispositions, load_dispositions
 from warehouse.forget import forget as run_forget
 from warehouse.forgetmatch import make_target
 from warehouse.lakehouse import duckdb_cli, lake_config, reader_script
@@ -295,6 +297,45 @@ def forget(settings: Settings, urn: str | None, phone: str | None, email: str | 
     for place, count in report.counts().items():
         click.echo(f"{place}\t{count}")
     click.echo("dry run: nothing was erased" if dry_run else "erased", err=True)
+
+
+@cli.group(context_settings=CONTEXT)
+def dispositions() -> None:
+    """Agent result codes with names and outcome groups, which the views join.
+
+    The CSV file has a header row: code,name,outcome_group[,is_positive].
+
+    Example: genius-wh dispositions load dispositions.csv
+    """
+
+
+@dispositions.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@settings_options
+def dispositions_load(settings: Settings, file: Path) -> None:
+    """Replace the whole disposition list with a CSV file's, in one transaction.
+
+    Example: genius-wh dispositions load dispositions.csv
+    """
+    count = load_dispositions(settings, file)
+    click.echo(f"{count} dispositions loaded from {file}")
+
+
+@dispositions.command("show")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format (csv: a file `load` takes back).")
+@settings_options
+def dispositions_show(settings: Settings, fmt: str) -> None:
+    """Print the disposition list the views use, by code.
+
+    Example: genius-wh dispositions show --format csv > dispositions.csv
+    """
+    with connect(settings=settings) as con:
+        items = current_dispositions(con)
+    if not items:
+        click.echo("no dispositions loaded: genius-wh dispositions load FILE.csv", err=True)
+    print_result(list(DISPOSITION_COLUMNS),
+                 [(d.code, d.name, d.outcome_group, d.is_positive) for d in items], fmt)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.sql import quote
 from warehouse.views import create_views
+from warehouse.views_reports import DISPOSITION_COLUMNS, DISPOSITIONS
 
 #: Dialler result codes (spec, SessionEnded field table).
 DIALLERRESULT: Final[tuple[tuple[int, str], ...]] = (
@@ -65,6 +66,7 @@ BOOKKEEPING: Final[dict[str, str]] = {
     "_quarantine": "segment VARCHAR, line BIGINT, reason VARCHAR, path VARCHAR, "
     "chunk_id VARCHAR, loaded_at TIMESTAMPTZ",
     "_schema_version": "version VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL",
+    DISPOSITIONS: DISPOSITION_COLUMNS,  # the user's list: genius-wh dispositions load
 }
 
 

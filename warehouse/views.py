@@ -48,9 +48,14 @@ VIEWS: Final[dict[str, str]] = {
     "not-ready and on-contact seconds, occupancy and utilisation",
     "v_agent_breaks": "per agent, local day and break reason: breaks and seconds",
     "v_agent_scorecard": "per agent and local day: calls handled, average talk/hold/wrap/"
-    "handle seconds, agent results, card payments, logged-in time, occupancy, utilisation",
+    "handle seconds, agent results (codes, names, outcome groups, positive), card payments, "
+    "logged-in time, occupancy, utilisation",
+    "v_agent_outcomes": "per agent, local day and outcome group of the disposition list: "
+    "agent results, positive ones, codes not in the list, share of the agent's day",
+    "v_campaign_outcomes": "per campaign, local day and outcome group of the disposition "
+    "list: agent results, positive ones, codes not in the list, share of the campaign's day",
     "v_urn_attempts": "per outbound campaign and URN: dial attempts, first and last attempt, "
-    "connects, abandons, last results",
+    "connects, abandons, last results with the last agent result's name and outcome group",
     "v_list_penetration": "per outbound campaign: records dialled, attempts per record, "
     "records connected and their share",
     "v_queue_service": "inbound queues per local day: offered, answered, abandoned, short "
@@ -105,6 +110,8 @@ def view_sql(figures: FigureSettings | None = None) -> dict[str, str]:
         "v_agent_daily": views_agents.AGENT_DAILY,
         "v_agent_breaks": views_agents.agent_breaks(z),
         "v_agent_scorecard": views_reports.agent_scorecard(z),
+        "v_agent_outcomes": views_reports.outcomes("agent"),
+        "v_campaign_outcomes": views_reports.outcomes("campaign"),
         "v_urn_attempts": views_reports.URN_ATTEMPTS,
         "v_list_penetration": views_reports.LIST_PENETRATION,
         "v_queue_service": "SELECT * FROM queue_service()",
@@ -132,6 +139,7 @@ def create_views(
         amd_false_positive_rate=amd_false_positive_rate,
         agent_state_cap_minutes=agent_state_cap_minutes,
         short_abandon_seconds=short_abandon_seconds)
+    con.execute(views_reports.DISPOSITIONS_DDL)  # the user's list the views join
     for name, select in view_sql(figures).items():
         if name == "v_queue_service":  # the macros read v_sessions, the views read them
             con.execute(views_calls.queue_service_macro(SERVICE_LEVEL_SECONDS,
