@@ -2,8 +2,9 @@
 
 - every file we create is 0600 and every folder 0700, whatever the caller's umask (the data
   holds card-holder names, e-mails and phone numbers);
-- `atomic_write` writes a temporary name in the same folder, fsyncs it, `os.replace`s it over
-  the target and fsyncs the folder, so a reader sees the old file or the new one, never half.
+- `atomic_write` (bytes) and `AtomicFile` / `atomic_file` (a stream, e.g. Parquet) write a
+  temporary name in the same folder, fsync it, `os.replace` it over the target and fsync the
+  folder (`replace_durably`), so a reader sees the old file or the new one, never half.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import BinaryIO
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -69,7 +73,7 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, *, sync: bool =
 
     The temporary name is hidden and unique per thread, so writers never share one.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    tmp = _hidden_temp(path)
     fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC, mode)
     try:
         write_all(fd, data)
@@ -80,10 +84,62 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, *, sync: bool =
         tmp.unlink(missing_ok=True)
         raise
     os.close(fd)
-    os.replace(tmp, path)
     if sync:
-        fsync_path(path.parent)
+        return replace_durably(tmp, path)
+    os.replace(tmp, path)
     return path
+
+
+def replace_durably(source: Path, target: Path) -> Path:
+    """Rename `source` (already fsynced) over `target` and fsync the folder, so the rename
+    survives a power cut; the one way a finished file is put in place."""
+    os.replace(source, target)
+    fsync_path(target.parent)
+    return target
+
+
+def _hidden_temp(path: Path) -> Path:
+    """A temporary name beside `path`, hidden and unique per process and thread."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+
+
+class AtomicFile:
+    """A private (`mode`) temporary file beside `path` that becomes `path` only on `commit`
+    (flush, fsync, `replace_durably`); `discard` removes it. `temp` names the temporary when a
+    caller wants a fixed one (a rerun then overwrites a killed run's leftover)."""
+
+    def __init__(self, path: Path, mode: int = FILE_MODE, *, temp: Path | None = None) -> None:
+        self.path = path
+        self.temp = temp or _hidden_temp(path)
+        self.handle: BinaryIO = os.fdopen(
+            open_private(self.temp, os.O_WRONLY | os.O_TRUNC, mode), "wb")
+
+    def commit(self) -> Path:
+        """Make the written bytes `path`, durably."""
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        return replace_durably(self.temp, self.path)
+
+    def discard(self) -> None:
+        """Close and remove the temporary (after a failure); never raises OSError."""
+        with suppress(OSError):
+            self.handle.close()
+        with suppress(OSError):
+            self.temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_file(path: Path, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
+    """A binary stream that becomes `path` atomically and durably when the block ends
+    without an exception, and leaves nothing behind when it raises."""
+    file = AtomicFile(path, mode)
+    try:
+        yield file.handle
+    except BaseException:
+        file.discard()
+        raise
+    file.commit()
 
 
 #: Environment variable naming a step at which the process kills itself (crash tests).

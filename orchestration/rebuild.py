@@ -15,7 +15,6 @@ database): other loaders may be writing to the one in use.
 
 from __future__ import annotations
 
-import os
 import shutil
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from genius_wh.archive import clear_staging
-from genius_wh.durable import fsync_path
+from genius_wh.durable import replace_durably
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 from genius_wh.segments import SegmentSlice, count_lines, new_chunk_id
 from genius_wh.settings import Settings
@@ -211,8 +210,7 @@ def _swap(layout: DataLayout, config: LakeConfig, target: LakeConfig) -> None:
     assert current is not None and built is not None
     for suffix in ("-wal", "-shm"):
         Path(f"{current}{suffix}").unlink(missing_ok=True)
-    os.replace(built, current)
-    fsync_path(current.parent)
+    replace_durably(built, current)
     shutil.rmtree(layout.root / _WORK, ignore_errors=True)
     with open_lake(config, read_only=False) as con:
         con.execute(f"CALL ducklake_delete_orphaned_files({ALIAS!r}, cleanup_all => true)")

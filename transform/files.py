@@ -1,51 +1,40 @@
-"""Atomic file writes: temporary name in the same folder, fsync, os.replace (STYLE 2)."""
+"""The transform's atomic files (genius_wh/durable.py) with its own error: a failed write
+says how to recover instead of a bare OSError."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from genius_wh.durable import fsync_path
+from genius_wh import durable
 from transform.errors import LakeWriteError
 
 
-class AtomicFile:
-    """A temporary file beside `path` that becomes `path` only on commit."""
+class AtomicFile(durable.AtomicFile):
+    """A staging file that becomes `path` only on commit; errors become LakeWriteError."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        # deterministic: a rerun of a killed chunk overwrites its leftovers (one batch at a time)
-        self.temp = path.with_name(f".{path.name}.tmp")
-        with _reported(path, self):
+        with _reported(path, None):
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle: BinaryIO = open(self.temp, "wb")  # noqa: SIM115 - closed by commit
+            # a fixed temporary: a rerun of a killed chunk overwrites its leftover (one batch
+            # at a time holds the batch lock)
+            super().__init__(path, temp=path.with_name(f".{path.name}.tmp"))
 
-    def commit(self) -> None:
+    def commit(self) -> Path:
         """Flush, fsync and rename the temporary file to its final name."""
         with _reported(self.path, self):
-            self.handle.flush()
-            os.fsync(self.handle.fileno())
-            self.handle.close()
-            os.replace(self.temp, self.path)
-            fsync_path(self.path.parent)
-
-    def discard(self) -> None:
-        """Close and remove the temporary file (after a failure); never raises OSError."""
-        with suppress(OSError):
-            if hasattr(self, "handle"):
-                self.handle.close()
-            self.temp.unlink(missing_ok=True)
+            return super().commit()
 
 
 @contextmanager
-def _reported(path: Path, file: AtomicFile) -> Iterator[None]:
+def _reported(path: Path, file: AtomicFile | None) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        file.discard()
+        if file is not None:
+            file.discard()
         raise LakeWriteError(f"cannot write {path}: {exc.strerror or exc} "
                              "(free space or fix permissions, then run the batch again)") from exc
 

@@ -12,7 +12,6 @@ quarantine files and export dates. Used by `forget` and by retention.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from genius_wh.durable import atomic_write, fsync_path
+from genius_wh.durable import atomic_write, replace_durably
 from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
 from warehouse.exportfiles import read_manifest, write_parquet
 
@@ -111,8 +110,7 @@ def finish_edits(layout: DataLayout, committed: Callable[[str], bool]) -> int:
         path = Path(entry["path"])
         tmp = _temporary(path)
         if done and tmp.exists():
-            os.replace(tmp, path)
-            fsync_path(path.parent)
+            replace_durably(tmp, path)
             moved += 1
         else:
             tmp.unlink(missing_ok=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from genius_wh.durable import atomic_file
 from genius_wh.errors import GeniusWhError
 
 #: Every this many SessionEnded bodies one is sent with a trailing comma, as in the vendor's
@@ -27,15 +27,11 @@ class DeliveryFailed(GeniusWhError):
 def write_lines(bodies: Iterable[dict[str, Any]], out: Path) -> int:
     """Write one webhook body per line (temp file, then rename); returns the count."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     n = 0
-    with tmp.open("wb") as handle:
+    with atomic_file(out) as handle:
         for body in bodies:
             handle.write(orjson.dumps(body) + b"\n")
             n += 1
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, out)
     return n
 
 
