@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -193,6 +193,24 @@ class Settings(BaseSettings):
         0, ge=0, description="Days after which warehouse rows (by received_at), spool archive "
         "folders and export dates go (`maintain` and the scheduler); 0 keeps them for ever.",
     )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="The least severe log lines written to stderr: debug, info, "
+        "warning or error.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`json`: one JSON object per line on stderr (time, level, logger, "
+        "message and fields), for journald, docker and log shippers; `text`: one plain line, "
+        "for a person at a terminal.",
+    )
+    access_log: bool = Field(
+        True, description="One log line per HTTP request (method, path, status, bytes, "
+        "duration, peer, integration; never a token or a body).",
+    )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("export_mask", mode="before")
     @classmethod

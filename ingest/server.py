@@ -16,6 +16,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from genius_wh.settings import Settings
+from ingest.access import AccessLog
 from ingest.app import Receiver, create_app
 from ingest.channel import channel_class, close_overdue, precheck_for
 from ingest.metrics import REJECTED
@@ -56,7 +57,8 @@ def run_server(settings: Settings, *, host: str, port: int,
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     state: Receiver = app.extensions["genius_wh"]
-    server: Any = create_server(app, host=host, port=port, **server_options(settings))
+    served = AccessLog(app, settings) if settings.access_log else app
+    server: Any = create_server(served, host=host, port=port, **server_options(settings))
     server.channel_class = channel_class(precheck_for(settings))
     log.info("listening on http://%s:%d/ (data in %s, %d threads)", server.effective_host,
              int(server.effective_port), settings.data_dir, settings.server_threads)

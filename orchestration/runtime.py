@@ -11,9 +11,10 @@ import logging
 import socket
 
 from genius_wh.errors import GeniusWhError
+from genius_wh.logs import configure as configure_logging
 from genius_wh.settings import Settings
 from ingest.server import run_server
-from orchestration.scheduler import build_scheduler, configure_logging
+from orchestration.scheduler import build_scheduler
 from wallboard import wallboard_blueprint
 
 log = logging.getLogger("genius_wh")
@@ -51,7 +52,7 @@ def _bind_problem(host: str, port: int, exc: OSError) -> str:
 
 def serve(settings: Settings, *, host: str, port: int, with_scheduler: bool) -> None:
     """Run the receiver under the WSGI server; with the scheduled jobs in the background."""
-    configure_logging()
+    configure_logging(settings)
     check_port_free(host, port)
     scheduler = build_scheduler(settings, blocking=False) if with_scheduler else None
     if scheduler is not None:
@@ -70,5 +71,5 @@ def serve(settings: Settings, *, host: str, port: int, with_scheduler: bool) -> 
 
 def run_scheduler(settings: Settings) -> None:
     """Run the scheduled jobs alone, in the foreground, until interrupted."""
-    configure_logging()
+    configure_logging(settings)
     build_scheduler(settings, blocking=True).start()
