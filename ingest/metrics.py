@@ -8,19 +8,25 @@ processes that have stopped are folded into one totals file (`genius_wh.metricfi
 counters never go backwards when a worker restarts and files never accumulate.
 (prometheus-client's own multiprocess mode needs an environment variable set before import,
 one per interpreter: that does not fit a data directory given as a setting.)
+Beside them: the `process_*` figures of the process that answers the scrape
+(prometheus-client's ProcessCollector: CPU, memory, open files, start time) and
+`genius_wh_build_info{version, duckdb, python} 1`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import platform
 import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import cache
+from importlib import metadata
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -151,6 +157,7 @@ class IngestMetrics:
         self.flush()
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_FileCollector(self))
+        ProcessCollector(registry=registry)  # this process: CPU, memory, files, start time
         return generate_latest(registry)
 
     def _snapshot(self) -> dict[Key, float]:
@@ -193,6 +200,7 @@ class _FileCollector(Collector):
             yield _filled(GaugeMetricFamily(name, help_text, labels=LABELS[name]), name, totals)
         yield from _batch_families(self.metrics.layout)
         yield _backlog_family(self.metrics.layout)
+        yield _build_family()
         if self.metrics.settings is not None:
             yield _silence_family(totals, self.metrics.settings)
 
@@ -203,6 +211,29 @@ def _filled(family: Metric, name: str, totals: dict[Key, float]) -> Metric:
     for (key_name, labels), value in sorted(totals.items()):
         if key_name == name and len(labels) == width:
             family.add_metric(list(labels), value)  # type: ignore[attr-defined]
+    return family
+
+
+@cache
+def build_labels() -> tuple[str, str, str]:
+    """This build's version, the pinned DuckDB's and Python's (read from package metadata:
+    the receiver never imports duckdb)."""
+    return (_version("genius-wh"), _version("duckdb"), platform.python_version())
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _build_family() -> Metric:
+    """`genius_wh_build_info{version, duckdb, python} 1`: what is running."""
+    family = GaugeMetricFamily("genius_wh_build_info", "The running build: genius-wh, "
+                               "DuckDB and Python versions (always 1).",
+                               labels=["version", "duckdb", "python"])
+    family.add_metric(list(build_labels()), 1.0)
     return family
 
 
