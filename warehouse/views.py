@@ -107,7 +107,7 @@ def view_sql(figures: FigureSettings | None = None) -> dict[str, str]:
         "v_agent_state_intervals": views_agents.state_intervals(f.agent_state_cap_minutes),
         "v_agent_state_15min": views_agents.state_15min(z),
         "v_agent_state_hourly": views_agents.STATE_HOURLY,
-        "v_agent_daily": views_agents.AGENT_DAILY,
+        "v_agent_daily": views_agents.agent_daily(z),
         "v_agent_breaks": views_agents.agent_breaks(z),
         "v_agent_scorecard": views_reports.agent_scorecard(z),
         "v_agent_outcomes": views_reports.outcomes("agent"),

@@ -110,8 +110,25 @@ SELECT agent, campaign, state, state_description, state_class, breakreason, loca
   round(sum(seconds), 3) AS seconds
 FROM v_agent_state_15min GROUP BY ALL"""
 
-AGENT_DAILY: Final = """
-WITH t AS (
+def agent_daily(tz: str) -> str:
+    """`v_agent_daily`: state time per agent and local day, occupancy and utilisation.
+
+    Intervals are cut at local midnights directly (most lie within one day and stay whole),
+    not summed from the quarter-hour pieces: the same seconds at about half the cost."""
+    return f"""
+WITH pieces AS (
+  SELECT agent, state, state_class, started_at, ended_at,
+    unnest(CASE WHEN timezone({tz}, started_at)::DATE = timezone({tz}, ended_at)::DATE
+                THEN [timezone({tz}, started_at)::DATE]
+                ELSE generate_series(timezone({tz}, started_at)::DATE,
+                                     timezone({tz}, ended_at)::DATE,
+                                     INTERVAL 1 DAY)::DATE[] END) AS local_day
+  FROM v_agent_state_intervals WHERE state <> 0),
+cut AS (
+  SELECT *, epoch(least(ended_at, timezone({tz}, (local_day + 1)::TIMESTAMP))
+                  - greatest(started_at, timezone({tz}, local_day::TIMESTAMP))) AS seconds
+  FROM pieces),
+t AS (
   SELECT agent, local_day,
     sum(seconds) AS logged_in_seconds,
     coalesce(sum(seconds) FILTER (state_class = 'idle'), 0) AS waiting_seconds,
@@ -120,7 +137,7 @@ WITH t AS (
     coalesce(sum(seconds) FILTER (state = 2), 0) AS break_seconds,
     coalesce(sum(seconds) FILTER (state_class = 'not_ready'), 0) AS not_ready_seconds,
     coalesce(sum(seconds) FILTER (state_class = 'on_contact'), 0) AS on_contact_seconds
-  FROM v_agent_state_15min GROUP BY agent, local_day)
+  FROM cut WHERE seconds > 0 GROUP BY agent, local_day)
 SELECT *, on_contact_seconds AS handling_seconds,
   round(on_contact_seconds / nullif(on_contact_seconds + waiting_seconds, 0), 4) AS occupancy,
   round(on_contact_seconds / nullif(logged_in_seconds, 0), 4) AS utilisation
