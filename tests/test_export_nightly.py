@@ -83,8 +83,11 @@ def test_manifest_lists_every_date_with_its_files_and_row_counts(exported: Path)
     manifest = read_manifest(DataLayout(root=exported))
     assert list(manifest["dates"]) == [d.isoformat() for d in DAYS]
     entry = manifest["dates"]["2026-07-06"]
-    assert entry["session_ended"] == {
+    assert {k: v for k, v in entry["session_ended"].items() if k != "columns"} == {
         "path": "session_ended/date=2026-07-06/session_ended.parquet", "rows": 2}
+    columns = {c["name"]: c["type"] for c in entry["session_ended"]["columns"]}
+    assert columns["event_id"] == "string" and columns["talktime"] == "double"
+    assert columns["received_at"] == "timestamp[us, tz=UTC]"
     assert entry["card_payment"]["rows"] == 2 and entry["queue_info"]["rows"] == 0
     assert set(entry) == {"session_ended", "agent_activity", "queue_info", "card_payment",
                           "other_events", "session_recorddata"}

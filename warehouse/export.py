@@ -1,7 +1,12 @@
 """The nightly export: every row RECEIVED on one local date, one Parquet file per table.
 
 Layout: `exports/<table>/date=YYYY-MM-DD/<table>.parquet`, plus `exports/_manifest.json`:
-`{"dates": {"YYYY-MM-DD": {"<table>": {"path": "...", "rows": n}}}, "updated_at": "..."}`.
+`{"dates": {"YYYY-MM-DD": {"<table>": {"path": "...", "rows": n, "columns": [{"name": "...",
+"type": "<Arrow type>"}, ...]}}}, "updated_at": "..."}`. A date's files have the warehouse's
+columns of the night it was exported: a recorddata field first seen later is missing from
+older dates' `session_recorddata` files (and a widened column has its older, narrower type
+there), so the manifest lists each file's columns and readers union them by name
+(docs/parts/analytics.md, "Nightly export").
 Files are written under a temporary name, fsynced and renamed; re-running rewrites the same rows.
 """
 
@@ -19,7 +24,7 @@ from genius_wh.segments import list_ready, segment_created
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.errors import WarehouseError
-from warehouse.exportfiles import update_manifest, write_parquet
+from warehouse.exportfiles import columns_of, update_manifest, write_parquet
 from warehouse.lakehouse import lake_config, open_lake
 from warehouse.loader import Position, ledger_positions
 from warehouse.privacy import masked_select, select_modifiers
@@ -43,11 +48,12 @@ class ExportFailed(WarehouseError):
 
 @dataclass(frozen=True, kw_only=True)
 class ExportReport:
-    """Rows written per table for one date, and where."""
+    """Rows written per table for one date, the columns of each file, and where."""
 
     day: date
     rows: dict[str, int]
     folder: Path
+    columns: dict[str, list[dict[str, str]]]
 
 
 def local_window(day: date, tz: Any) -> tuple[datetime, datetime]:
@@ -67,17 +73,20 @@ def write_date(settings: Settings, day: date) -> ExportReport:
     layout = DataLayout(root=settings.data_dir).ensure()
     start, end = local_window(day, settings.tz)
     rows: dict[str, int] = {}
+    columns: dict[str, list[dict[str, str]]] = {}
     with open_lake(lake_config(settings), read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")
         _check_complete(con, layout, end)
         con.execute("BEGIN TRANSACTION")  # every table from one snapshot
         masks = select_modifiers(con, settings, list(EXPORT_QUERIES))  # exports only (#13)
         for table, select in EXPORT_QUERIES.items():
-            rows[table] = _write_table(con, masked_select(select, masks.get(table, "")),
-                                       [start, end], export_path(layout, table, day))
+            rows[table], columns[table] = _write_table(
+                con, masked_select(select, masks.get(table, "")), [start, end],
+                export_path(layout, table, day))
         con.execute("COMMIT")
-    _update_manifest(layout, day, rows)
-    return ExportReport(day=day, rows=rows, folder=layout.exports)
+    report = ExportReport(day=day, rows=rows, folder=layout.exports, columns=columns)
+    _update_manifest(layout, report)
+    return report
 
 
 def export_path(layout: DataLayout, table: str, day: date) -> Path:
@@ -100,20 +109,23 @@ def _check_complete(con: duckdb.DuckDBPyConnection, layout: DataLayout, end: dat
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, select: str, params: list[Any],
-                 target: Path) -> int:
-    """Write one query's rows to `target` atomically; returns the row count."""
+                 target: Path) -> tuple[int, list[dict[str, str]]]:
+    """Write one query's rows to `target` atomically; returns the row count and columns."""
     try:
         table = con.sql(select, params=params).to_arrow_table()
     except duckdb.CatalogException as exc:
         raise ExportFailed(f"cannot export {target.name}: {exc}") from exc
-    return write_parquet(table, target)
+    return write_parquet(table, target), columns_of(table.schema)
 
 
-def _update_manifest(layout: DataLayout, day: date, rows: dict[str, int]) -> None:
-    """Record one date's files and row counts."""
+def _update_manifest(layout: DataLayout, report: ExportReport) -> None:
+    """Record one date's files, their row counts and their columns."""
+    day = report.day
+
     def change(dates: dict[str, Any]) -> None:
         dates[day.isoformat()] = {
             table: {"path": str(export_path(layout, table, day).relative_to(layout.exports)),
-                    "rows": n} for table, n in rows.items()}
+                    "rows": n, "columns": report.columns[table]}
+            for table, n in report.rows.items()}
 
     update_manifest(layout, change)

@@ -22,6 +22,11 @@ from genius_wh.layout import DataLayout
 MANIFEST: Final = "_manifest.json"
 
 
+def columns_of(schema: pa.Schema) -> list[dict[str, str]]:
+    """A file's columns as the manifest lists them: name and Arrow type, in file order."""
+    return [{"name": field.name, "type": str(field.type)} for field in schema]
+
+
 def write_parquet(table: pa.Table, target: Path) -> int:
     """Write `table` to `target` atomically (temporary name, fsync, rename); its rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
