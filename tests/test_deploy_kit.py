@@ -131,3 +131,41 @@ def test_the_pending_metrics_are_exported_by_now(exported: set[str]) -> None:
     missing = sorted(PENDING - exported)
     if missing:
         pytest.xfail(f"the receiver does not export {missing} yet (#11)")
+
+
+UNIT = ROOT / "deploy" / "genius-wh.service"
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+EXPOSURE = re.compile(r"Overall exposure level for genius-wh\.service: (\d+\.\d+)")
+
+
+def unit_values(key: str) -> list[str]:
+    """Every value of `key=` in the unit file."""
+    return re.findall(rf"^{key}=(.*)$", UNIT.read_text(), re.MULTILINE)
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="needs systemd-analyze (systemd)")
+def test_the_unit_is_hardened_to_an_exposure_under_3() -> None:
+    done = subprocess.run([str(SYSTEMD_ANALYZE), "security", "--offline=true", str(UNIT)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    found = EXPOSURE.search(done.stdout)
+    assert found, done.stdout + done.stderr
+    assert float(found.group(1)) < 3.0, done.stdout
+
+
+def test_the_unit_runs_serve_as_an_unprivileged_user_with_a_private_umask() -> None:
+    assert unit_values("User") == ["genius"] and unit_values("UMask") == ["0077"]
+    [command] = unit_values("ExecStart")
+    assert command.split()[1:2] == ["serve"] and "genius-wh" in command.split()[0]
+    assert unit_values("StateDirectory") == ["genius-wh"]
+    assert unit_values("NoNewPrivileges") == ["true"]
+    assert unit_values("ProtectSystem") == ["strict"]
+
+
+def test_the_deploy_steps_create_the_user_and_its_private_data_dir() -> None:
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    [user] = unit_values("User")
+    [state] = unit_values("StateDirectory")
+    assert re.search(rf"^\s*useradd --system .*--shell /usr/sbin/nologin {user}$", deploy,
+                     re.MULTILINE)
+    assert f"install -d -o {user} -g {user} -m 0700 /var/lib/{state}" in deploy
+    assert f'data_dir = "/var/lib/{state}"' in deploy
