@@ -157,6 +157,14 @@ class Settings(BaseSettings):
         50_000, gt=0, description="Events per chunk of a batch: bounds the memory of each "
         "transform worker (2 work in parallel on a backlog).",
     )
+    batch_memory_mb: int = Field(
+        1024, ge=0, description="Memory (MiB) a batch may take while it transforms and loads, "
+        "on top of what its process already held, in the batch process and in each transform "
+        "worker: an OS limit (RLIMIT_DATA) the kernel enforces, with DuckDB's memory_limit at "
+        "half of it; a batch that needs more fails with one line in `_batches` and the log, "
+        "never the receiver, and the next batch tries again; 0: no OS limit (DuckDB keeps "
+        "512 MiB).",
+    )
     archive_retention_days: int = Field(
         0, ge=0, description="Days to keep loaded spool segments in spool/archive; 0 keeps "
         "them for ever (needed by `rebuild`).",

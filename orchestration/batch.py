@@ -43,7 +43,9 @@ from orchestration.pipeline import (
     Tally,
     Transformer,
     bounds,
+    failure_line,
     load_stream,
+    memory_limit,
     transform_executor,
 )
 from warehouse.erasefiles import JOURNAL
@@ -96,9 +98,10 @@ def _run_open(settings: Settings, layout: DataLayout,
         return tally.report()
     started = datetime.now(UTC)
     try:
-        load_pending(settings, layout, con, slices, tally)
+        with memory_limit(con, settings.batch_memory_mb):
+            load_pending(settings, layout, con, slices, tally)
     except Exception as exc:
-        message = f"batch failed: {type(exc).__name__}: {exc}"
+        message = f"batch failed: {failure_line(exc, settings.batch_memory_mb)}"
         _record_failure(con, layout, started, tally, message)
         raise BatchFailed(f"{message} (nothing of the failed chunk was committed; the next "
                           "batch loads it again)") from exc

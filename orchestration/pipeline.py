@@ -11,15 +11,19 @@ transactions: what a batch and a rebuild share.
 
 from __future__ import annotations
 
+import resource
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
 from pathlib import Path
 
 import duckdb
+import psutil
+import pyarrow as pa
 
 from genius_wh.durable import crash_point
 from genius_wh.segments import SegmentSlice
@@ -27,13 +31,14 @@ from genius_wh.settings import Settings
 from transform import ChunkResult
 from transform.chunk import Bounds
 from transform.worker import transform_and_trim, transform_pool
-from warehouse.loader import loading
+from warehouse.loader import WRITER_MEMORY_MB, loading, writer_memory
 from warehouse.schema import LOADED_TABLES
 
 #: New rows after which a load transaction commits (and the next chunk starts a new one).
 LOAD_GROUP_ROWS = 1_000_000
 #: Transform worker processes when there is more than one chunk to do.
 TRANSFORM_WORKERS = 2
+_MIB = 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +114,57 @@ def transform_executor(*, many: bool) -> tuple[Executor, int]:
     if many:
         return transform_pool(TRANSFORM_WORKERS), TRANSFORM_WORKERS
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform"), 1
+
+
+@contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, megabytes: int) -> Iterator[None]:
+    """Hold the transform and load to `megabytes` MiB (setting batch_memory_mb; 0: no limit).
+
+    - the OS limit is RLIMIT_DATA (private writable memory, which is what malloc, Arrow and
+      DuckDB's allocator take; RLIMIT_AS would also count the mapped code and reservations)
+      set to what this process holds now plus `megabytes`: past it an allocation fails in
+      this process alone (MemoryError, DuckDB's OutOfMemoryException), instead of the kernel's
+      OOM killer ending some process, the receiver perhaps;
+    - transform workers started inside inherit the limit (each is a process of its own);
+    - DuckDB's memory_limit is half of it, so DuckDB spills before the OS limit is reached;
+    - Arrow's default mimalloc pool maps a 1 GiB arena at its first use (a 200-event batch
+      hit a 1 GiB limit by it alone), so it is used once before the limit is measured;
+    - on leaving, the limits are put back, so the batch can still record how it failed.
+    """
+    if megabytes <= 0:
+        yield
+        return
+    pa.allocate_buffer(1)  # Arrow's mimalloc maps its arena at first use: before the limit
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = psutil.Process().memory_info().data + megabytes * _MIB
+    limit = min(x for x in (limit, soft, hard) if x != resource.RLIM_INFINITY)
+    writer_memory(con, max(1, megabytes // 2))
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+        writer_memory(con, WRITER_MEMORY_MB)
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """True when the error (or one it came from) is an allocation that failed."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (MemoryError, duckdb.OutOfMemoryException)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def failure_line(exc: BaseException, memory_mb: int) -> str:
+    """Why a batch failed, in one line; running out of memory names the setting to raise."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
+    if out_of_memory(exc):
+        return (f"out of memory: the batch needed more than batch_memory_mb = {memory_mb} MiB "
+                f"({text}); raise batch_memory_mb or lower batch_max_events")
+    return text
 
 
 def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, workers: int,

@@ -150,7 +150,9 @@ class Loader:
       only this child, and the next tick of the scheduler starts a new one, which finishes
       what the killed one left;
     - living on, it loads the warehouse's extensions once: a fresh child per batch paid
-      0.6 s for that, which a 1-second interval (freshness, #8) cannot afford.
+      0.6 s for that, which a 1-second interval (freshness, #8) cannot afford;
+    - a batch that failed (out of its batch_memory_mb, say) ends the child: the next tick
+      starts a fresh one, whose memory and DuckDB instance hold nothing of the failure.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -180,7 +182,8 @@ class Loader:
 
 
 def _loader_main(settings: Settings) -> None:
-    """In the batch child: a batch every interval until SIGTERM (or the parent's death)."""
+    """In the batch child: a batch every interval until SIGTERM, the parent's death or a
+    failed batch (exit 1: the next tick starts a fresh child)."""
     os.umask(0o077)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop = threading.Event()
@@ -189,7 +192,8 @@ def _loader_main(settings: Settings) -> None:
     configure_logging()
     while not stop.is_set():
         started = time.monotonic()
-        batch_once(settings)
+        if not batch_once(settings):
+            sys.exit(1)
         stop.wait(max(0.0, settings.batch_interval_seconds - (time.monotonic() - started)))
     sys.exit(0)
 

@@ -1,4 +1,5 @@
-"""A batch never shares a process with the receiver: killing it never stops intake (#9)."""
+"""A batch never shares a process with the receiver: killing it, or starving it of memory,
+never stops intake (#9)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from warehouse_support import make_settings, query, session_ended
 
 from genius_wh.errors import GeniusWhError
 from genius_wh.settings import Settings
+from orchestration.pipeline import memory_limit, transform_executor
 from orchestration.scheduler import Job, run_in_child
+from warehouse.lakehouse import lake_config, open_lake
 
 
 def _job_children(server: RunningReceiver) -> list[psutil.Process]:
@@ -145,3 +148,69 @@ def test_settings_cross_to_the_child_intact(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, tokens="uk-site=a,b", allowed_ips="genius,10.0.0.0/8",
                              timezone="America/New_York", batch_interval_seconds=2)
     assert pickle.loads(pickle.dumps(settings)) == settings
+
+
+#: A limit no batch fits in: DuckDB gets 8 MiB of it, the process 16 MiB above what it held.
+STARVED_MB = 16
+
+
+def _failed_batches(data_dir: Path) -> list[str]:
+    """The messages of the failed batches in _batches; empty until the warehouse exists."""
+    try:
+        rows = query(data_dir, "SELECT message FROM _batches WHERE outcome = 'failed'")
+    except (GeniusWhError, duckdb.Error):
+        return []
+    return [str(message) for (message,) in rows]
+
+
+def _distinct_loaded(data_dir: Path) -> int:
+    return int(query(data_dir, "SELECT count(DISTINCT event_id) FROM session_ended")[0][0])
+
+
+def test_batch_over_its_memory_limit_fails_in_one_line_and_intake_keeps_answering(
+        tmp_path: Path) -> None:
+    # issue #9: batch_memory_mb is the kernel's limit on the batch process, never the receiver
+    data_dir = tmp_path / "data"
+    server = start_receiver(data_dir, scheduler=True, batch_interval_seconds="0.2",
+                            spool_segment_seconds="0.2", batch_memory_mb=str(STARVED_MB))
+    accepted: list[int] = []
+    errors: list[str] = []
+    try:
+        sender = threading.Thread(target=_send, args=(server, 150, accepted, errors))
+        sender.start()
+        wait_until(lambda: len(_failed_batches(data_dir)) >= 2, timeout=60,
+                   what="starved batches to fail")
+        sender.join()
+        assert errors == [], "the receiver must answer 200 while its batches starve"
+        assert server.proc.poll() is None and server.get("/healthz")[0] == 200
+        assert _loaded(data_dir) == 0, "a starved batch commits nothing"
+        assert b"genius_wh_last_batch_ok 0.0" in server.get("/metrics")[1]
+    finally:
+        server.stop()
+    for message in _failed_batches(data_dir):
+        assert message.startswith("batch failed: out of memory: the batch needed more than "
+                                  f"batch_memory_mb = {STARVED_MB} MiB ("), message
+        assert message.endswith("raise batch_memory_mb or lower batch_max_events")
+        assert "\n" not in message
+    assert "scheduled batch did not finish: batch failed: out of memory" in server.log.read_text()
+    server = start_receiver(data_dir, scheduler=True, batch_interval_seconds="0.2")
+    try:  # the default limit: everything answered 200 loads, once
+        wait_until(lambda: _loaded(data_dir) == len(accepted), timeout=60,
+                   what="every accepted event to load once the limit is raised")
+        assert _distinct_loaded(data_dir) == len(accepted) == 150
+    finally:
+        server.stop()
+
+
+def test_memory_limit_is_the_kernels_for_the_process_and_its_workers(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    executor, _ = transform_executor(many=True)
+    with open_lake(lake_config(settings), read_only=False) as con, executor:
+        with memory_limit(con, 64):
+            limit = resource.getrlimit(resource.RLIMIT_DATA)[0]
+            with pytest.raises(MemoryError):
+                bytearray(128 * 1024 * 1024)
+            assert executor.submit(resource.getrlimit, resource.RLIMIT_DATA).result()[0] == limit
+            assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("32.0 MiB",)
+        assert resource.getrlimit(resource.RLIMIT_DATA)[0] != limit  # lifted on leaving
+        assert len(bytearray(128 * 1024 * 1024)) > 0

@@ -38,14 +38,19 @@ MAX_DEDUPE_DAYS: Final = 8
 #: New recorddata columns above which a chunk's columns are committed ahead of its rows, in
 #: commits of this many.
 COLUMNS_PER_COMMIT: Final = 100
-#: DuckDB's memory for the writer (it spills beyond it).
-WRITER_MEMORY: Final = "512MiB"
+#: DuckDB's memory for the writer, in MiB (it spills beyond it), unless a batch sets its own.
+WRITER_MEMORY_MB: Final = 512
 
 
 def tune_writer(con: duckdb.DuckDBPyConnection) -> None:
     """Writer settings: bounded memory, no insertion-order buffers (tables are sets)."""
-    con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+    writer_memory(con, WRITER_MEMORY_MB)
     con.execute("SET preserve_insertion_order = false")
+
+
+def writer_memory(con: duckdb.DuckDBPyConnection, megabytes: int) -> None:
+    """Set DuckDB's memory limit for this writer (it spills, then fails, beyond it)."""
+    con.execute(f"SET memory_limit = '{int(megabytes)}MiB'")
 
 
 @contextmanager
