@@ -95,6 +95,16 @@ def test_a_long_path_is_cut_in_the_access_line(served: list[dict[str, Any]]) -> 
     assert len(long["path"]) <= 200 and len(orjson.dumps(long)) < 1000
 
 
+def test_behind_a_proxy_the_line_has_the_peer_and_the_client(tmp_path: Path) -> None:
+    running = start_receiver(tmp_path / "data", trusted_proxies="1")
+    try:
+        assert running.post(BODY, {"X-Forwarded-For": "203.0.113.9"})[0] == 200
+    finally:
+        running.stop()
+    line = one(access(json_lines(running)), "POST", "/", 200)
+    assert (line["peer"], line["client"]) == ("127.0.0.1", "203.0.113.9")
+
+
 def test_text_format_writes_plain_lines(tmp_path: Path) -> None:
     running = start_receiver(tmp_path / "data", tokens=TOKEN, log_format="text")
     try:
