@@ -12,6 +12,7 @@ import pytest
 
 from genius_wh.records import event_id
 from orchestration.simulator import model_events
+from orchestration.simulator.records import ANSWER_MACHINE
 
 LONDON = ZoneInfo("Europe/London")
 COUNT = 12000
@@ -87,10 +88,11 @@ def test_predictive_outcomes_come_in_plausible_proportions(
     total = sum(results.values())
     bad = sum(n for code, n in results.items() if 20 <= code <= 30)
     assert 0.25 < results[10] / total < 0.45
-    assert 0.30 < results[2] / total < 0.50
+    assert 0.25 < results[2] / total < 0.45
     assert 0.05 < results[1] / total < 0.20
+    assert 0.04 < results[ANSWER_MACHINE] / total < 0.15
     assert 0.05 < bad / total < 0.20
-    assert 0.005 < results[7] / (results[7] + results[10]) < 0.06
+    assert 0.002 < results[7] / (results[7] + results[10]) < 0.06
 
 
 def test_queue_info_totals_agree_with_the_inbound_calls_of_the_day(

@@ -1,7 +1,10 @@
-"""The simulated contact centre's campaigns, queues, agents and record data."""
+"""The simulated contact centre's campaigns, queues, agents, agent result codes and record
+data."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -14,27 +17,76 @@ LAST = ("Anderson", "Khan", "Jones", "Patel", "Murphy", "Silva", "Evans", "Brown
 
 
 @dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """An agent result code: its meaning, how often agents pick it, what follows it."""
+
+    code: int
+    name: str
+    group: str
+    positive: bool
+    weight: int
+    #: Chance that the call takes a card payment (only sales and payments do).
+    payment: float = 0.0
+    #: The customer asked to be called again: the record is redialled the next day.
+    callback: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class Campaign:
-    """One campaign: how it dials and which record fields it carries."""
+    """One campaign: how it dials, its agent results and which record fields it carries."""
 
     name: str
     calltype: int
     cli: str
     agents: int
-    outcomes: tuple[int, ...]
-    payment_share: float
+    outcomes: tuple[Outcome, ...]
     queues: tuple[tuple[int, str], ...] = ()
 
 
 CAMPAIGNS = (
-    Campaign(name="Sales_Predictive", calltype=0, cli="01412800275", agents=5,
-             outcomes=(100, 101, 102, 103), payment_share=0.12),
-    Campaign(name="Renewals_Preview", calltype=3, cli="01412800276", agents=3,
-             outcomes=(200, 205, 206), payment_share=0.2),
-    Campaign(name="Customer_Service", calltype=5, cli="03301234567", agents=4,
-             outcomes=(300, 301, 302, 303), payment_share=0.1,
+    Campaign(name="Sales_Predictive", calltype=0, cli="01412800275", agents=5, outcomes=(
+        Outcome(code=100, name="Sale", group="sale", positive=True, weight=14, payment=0.85),
+        Outcome(code=101, name="No interest", group="no_sale", positive=False, weight=44),
+        Outcome(code=102, name="Call back", group="callback", positive=False, weight=16,
+                callback=True),
+        Outcome(code=103, name="Wrong person", group="not_contacted", positive=False,
+                weight=10),
+        Outcome(code=104, name="Already a customer", group="no_sale", positive=False,
+                weight=10),
+        Outcome(code=105, name="Do not call", group="do_not_call", positive=False, weight=6))),
+    Campaign(name="Renewals_Preview", calltype=3, cli="01412800276", agents=3, outcomes=(
+        Outcome(code=200, name="Renewed", group="sale", positive=True, weight=25, payment=0.8),
+        Outcome(code=205, name="Not renewing", group="no_sale", positive=False, weight=35),
+        Outcome(code=206, name="Call back", group="callback", positive=False, weight=20,
+                callback=True),
+        Outcome(code=207, name="Renewed elsewhere", group="no_sale", positive=False,
+                weight=20))),
+    Campaign(name="Customer_Service", calltype=5, cli="03301234567", agents=4, outcomes=(
+        Outcome(code=300, name="Query resolved", group="resolved", positive=True, weight=50),
+        Outcome(code=301, name="Payment taken", group="payment", positive=True, weight=10,
+                payment=1.0),
+        Outcome(code=302, name="Escalated", group="unresolved", positive=False, weight=15),
+        Outcome(code=303, name="Transferred", group="unresolved", positive=False, weight=10),
+        Outcome(code=304, name="Complaint", group="complaint", positive=False, weight=15)),
              queues=((67890, "Billing queue"), (67891, "Support queue"))),
 )
+
+
+def pick_outcome(campaign: Campaign, rng: random.Random) -> Outcome:
+    """The result the agent chooses at wrap, by the outcomes' weights."""
+    return rng.choices(campaign.outcomes, weights=[o.weight for o in campaign.outcomes])[0]
+
+
+def dispositions_csv(campaigns: tuple[Campaign, ...] = CAMPAIGNS) -> str:
+    """The agent result codes as the CSV `genius-wh dispositions load` takes (shipped as
+    orchestration/simulator/dispositions.csv)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["code", "name", "outcome_group", "is_positive"])
+    for campaign in campaigns:
+        writer.writerows([o.code, o.name, o.group, str(o.positive).lower()]
+                         for o in campaign.outcomes)
+    return buffer.getvalue()
 
 
 def telnumber(rng: random.Random) -> str:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from orchestration.simulator.campaigns import CARD_TYPES, DECLINES, Campaign, person
 from orchestration.simulator.clock import SECOND, payment_timestamp, seconds, vendor_timestamp
 from orchestration.simulator.queues import QueueState
+from orchestration.simulator.records import Redials
 
 
 @dataclass(kw_only=True)
@@ -58,6 +59,10 @@ class Log:
     #: Running figures per queue; never reset, so no two QueueInfo objects are identical
     #: (an identical object would be taken for a redelivery of the same event).
     queues: dict[int, QueueState] = field(default_factory=dict)
+    #: Per outbound campaign, the records waiting to be dialled again.
+    redials: dict[str, Redials] = field(default_factory=dict)
+    #: The last envelope time sent per ordered stream (a queue's QueueInfo).
+    last_sent: dict[object, int] = field(default_factory=dict)
 
     def stamp(self, micros: int | None) -> str | None:
         """A vendor timestamp; the same instant always gives the same text."""
@@ -65,9 +70,15 @@ class Log:
             return None
         return vendor_timestamp(micros, self.tz, seventh=(micros // 7) % 10)
 
-    def emit(self, at: int, action: str, key: str, obj: dict[str, Any]) -> None:
-        """Record one webhook body; its envelope timestamp is a little after the event."""
+    def emit(self, at: int, action: str, key: str, obj: dict[str, Any],
+             stream: object = None) -> None:
+        """Record one webhook body; its envelope timestamp is a little after the event, and
+        after the previous envelope of the same `stream` (events of one stream are sent in
+        order, so their envelope times never go backwards)."""
         sent = at + self.rng.randrange(40_000, 600_000)
+        if stream is not None:
+            sent = max(sent, self.last_sent.get(stream, 0) + 1000)
+            self.last_sent[stream] = sent
         body = {"action": action, "timestamp": self.stamp(sent), key: obj}
         self.events.append((at, len(self.events), body))
 
