@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -45,6 +45,15 @@ webhook = Blueprint("webhook", __name__)
 GUARDED = {"webhook.receive"}
 
 
+class EventListener(Protocol):
+    """Something served beside the webhook that wants each event once it is durable (the
+    wallboard's "now" figures); it must be quick and must not raise."""
+
+    def observe(self, record: SpoolRecord) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class Receiver:
     """What the views share: settings, folders, the spool writer and the counters."""
@@ -53,11 +62,22 @@ class Receiver:
     layout: DataLayout
     writer: SpoolWriter
     metrics: IngestMetrics
+    listeners: list[EventListener] = field(default_factory=list)
 
     def close(self) -> None:
         """Seal the open segment, stop the writer and write the final counts."""
         self.writer.close()
         self.metrics.stop()
+        for listener in self.listeners:
+            listener.close()
+
+    def tell(self, record: SpoolRecord) -> None:
+        """Hand a durable event to every listener; a listener's failure is only logged."""
+        for listener in self.listeners:
+            try:
+                listener.observe(record)
+            except Exception:  # the event is stored and answered 200 whatever a reader does
+                log.exception("a listener failed on event %s", record["event_id"])
 
 
 def create_app(settings: Settings) -> Flask:
@@ -139,6 +159,7 @@ def receive() -> Response:
         raise Rejected(503, f"event not stored, send it again: {exc}") from exc
     state.metrics.inc(EVENTS, label, "accepted", admitted.integration)
     state.metrics.set_latest(LAST_EVENT, label, admitted.integration, value=time.time())
+    state.tell(record)
     answer = {"status": "accepted", "event_id": record["event_id"]}
     return Response(orjson.dumps(answer), mimetype="application/json")
 

@@ -4,7 +4,8 @@ One source of truth: today's queue and campaign figures are rows of `v_queue_ser
 `v_campaign_daily`, `v_ofcom_compliance` (the worst rolling 24-hour rate today) and
 `v_ofcom_abandoned` (the meter now: the rate of the 24 hours up to the latest counted call);
 nothing here re-implements a rate. The "now" figures are the latest AgentActivity
-per agent and the latest QueueInfo per queue (`v_queue_latest`). A view that is missing or
+per agent and the latest QueueInfo per queue (`v_queue_latest`), taken from the receiver's own
+events when it has newer ones than the warehouse (wallboard/live.py). A view that is missing or
 fails is listed in `unavailable` and its figures are left out, never invented.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 import duckdb
 
 from genius_wh.settings import Settings
+from wallboard.live import LiveState
 
 Row = dict[str, Any]
 
@@ -24,15 +26,11 @@ AGENT_HORIZON = timedelta(hours=24)
 
 #: Each agent's latest state (arg_max: a hash aggregate, ten times cheaper than a window).
 _AGENTS_NOW = """
-WITH latest AS (
-  SELECT arg_max({{'campaign': campaign, 'state': agentstate}}, timestampcurrentstate) AS s
-  FROM agent_activity WHERE timestampcurrentstate >= ?
-  GROUP BY {agent_key})
-SELECT s.campaign AS campaign, s.state AS code,
-  coalesce(d.description, 'State ' || s.state) AS name, count(*) AS agents
-FROM latest LEFT JOIN dim_agentstate d ON d.code = s.state
-WHERE coalesce(s.state, 0) <> 0
-GROUP BY ALL ORDER BY campaign, code"""
+SELECT {agent_key} AS integration, agent,
+  arg_max({{'campaign': campaign, 'state': agentstate, 'at': timestampcurrentstate}},
+          timestampcurrentstate) AS s
+FROM agent_activity WHERE timestampcurrentstate >= ?
+GROUP BY ALL"""
 
 #: The Ofcom meter at `now`, as `v_ofcom_last_24h` shows it at the real now.
 _OFCOM_NOW = """
@@ -66,21 +64,35 @@ class Reader:
             return None
 
 
-def agents_now(reader: Reader, now: datetime) -> dict[str, Any]:
-    """Logged-in agents per campaign and state, from each agent's latest AgentActivity."""
+def agents_now(reader: Reader, now: datetime, live: LiveState | None = None) -> dict[str, Any]:
+    """Logged-in agents per campaign and state, from each agent's latest AgentActivity: the
+    warehouse's, or the receiver's when newer (wallboard/live.py)."""
     columns = {str(d[0]) for d in reader.con.execute(
         "SELECT * FROM agent_activity LIMIT 0").description or []}
-    key = "integration, agent" if "integration" in columns else "agent"
-    found = reader.optional("agent_activity", _AGENTS_NOW.format(agent_key=key),
-                            [now - AGENT_HORIZON]) or []
-    states = sorted({(r["code"], r["name"]) for r in found})
+    key = "integration" if "integration" in columns else "'default'"
+    since = now - AGENT_HORIZON
+    latest: dict[tuple[Any, Any], Row] = {}
+    for r in reader.optional("agent_activity", _AGENTS_NOW.format(agent_key=key),
+                             [since]) or []:
+        latest[(r["integration"], r["agent"])] = r["s"]
+    for r in live.agents() if live is not None else []:
+        known = latest.get((r["integration"], r["agent"]))
+        if r["at"] >= since and (known is None or r["at"] > known["at"]):
+            latest[(r["integration"], r["agent"])] = r
+    names = dict(reader.con.execute("SELECT code, description FROM dim_agentstate").fetchall())
+    counts: dict[tuple[str, int], int] = {}
+    for s in latest.values():
+        if s["state"]:
+            counted = (s["campaign"] or "(none)", s["state"])
+            counts[counted] = counts.get(counted, 0) + 1
     campaigns: dict[str, Row] = {}
-    for r in found:
-        entry = campaigns.setdefault(r["campaign"] or "(none)", {
-            "campaign": r["campaign"] or "(none)", "total": 0, "by_state": {}})
-        entry["by_state"][str(r["code"])] = r["agents"]
-        entry["total"] += r["agents"]
-    return {"states": [{"code": c, "name": n} for c, n in states],
+    for (campaign, code), agents in sorted(counts.items()):
+        entry = campaigns.setdefault(campaign, {"campaign": campaign, "total": 0,
+                                                "by_state": {}})
+        entry["by_state"][str(code)] = agents
+        entry["total"] += agents
+    states = sorted({code for _, code in counts})
+    return {"states": [{"code": c, "name": names.get(c, f"State {c}")} for c in states],
             "campaigns": list(campaigns.values())}
 
 
@@ -91,9 +103,17 @@ def oldest_wait_seconds(waiting: int | None, oldest: datetime | None, now: datet
     return round(max((now - oldest).total_seconds(), 0.0), 1)
 
 
-def queues(reader: Reader, today: date, now: datetime) -> list[Row]:
-    """Per queue: calls waiting and the oldest wait now, today's service figures."""
-    latest = reader.optional("v_queue_latest", "SELECT * FROM v_queue_latest") or []
+def queues(reader: Reader, today: date, now: datetime,
+           live: LiveState | None = None) -> list[Row]:
+    """Per queue: calls waiting and the oldest wait now (the warehouse's latest QueueInfo, or
+    the receiver's when received later), today's service figures."""
+    stored = reader.optional("v_queue_latest", "SELECT * FROM v_queue_latest") or []
+    newest = {(r["campaign"], r["queuenumber"]): r for r in stored}
+    for r in live.queues() if live is not None else []:
+        known = newest.get((r["campaign"], r["queuenumber"]))
+        if known is None or r["received_at"] > known["received_at"]:
+            newest[(r["campaign"], r["queuenumber"])] = r
+    latest = list(newest.values())
     service = reader.optional("v_queue_service",
                               "SELECT * FROM v_queue_service WHERE local_day = ?", [today]) or []
     merged: dict[tuple[Any, Any], Row] = {}
@@ -154,16 +174,17 @@ def campaigns(reader: Reader, today: date, now: datetime) -> tuple[list[Row], Ro
     return sorted(picked, key=lambda c: str(c["campaign"])), rates.get(None)
 
 
-def read_figures(con: duckdb.DuckDBPyConnection, settings: Settings,
-                 now: datetime) -> dict[str, Any]:
-    """Every figure of the wallboard at `now` (aware), from one warehouse connection."""
+def read_figures(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime,
+                 live: LiveState | None = None) -> dict[str, Any]:
+    """Every figure of the wallboard at `now` (aware), from one warehouse connection and,
+    for the "now" figures, the receiver's newer events (`live`)."""
     reader = Reader(con)
     today = now.astimezone(settings.tz).date()
     campaign_rows, centre = campaigns(reader, today, now)
     return {
         "generated_at": now, "local_day": today, "timezone": settings.timezone,
         "ofcom_limit": getattr(settings, "ofcom_limit", 0.03),
-        "agents": agents_now(reader, now), "queues": queues(reader, today, now),
+        "agents": agents_now(reader, now, live), "queues": queues(reader, today, now, live),
         "campaigns": campaign_rows, "centre_ofcom": centre,
         "unavailable": reader.unavailable,
     }

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import orjson
 from flask import Blueprint, Response, request
+from flask.blueprints import BlueprintSetupState
 
 from genius_wh.gauges import read_batch
 from genius_wh.settings import Settings
@@ -30,6 +31,7 @@ from wallboard.feeds import (
     last_events_from_warehouse,
 )
 from wallboard.figures import read_figures
+from wallboard.live import LiveState
 from warehouse import connect
 from warehouse.errors import WarehouseError
 
@@ -61,9 +63,10 @@ class Board:
     RECONNECT_SECONDS and after any failure.
     """
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, live: LiveState | None = None) -> None:
         self.settings = settings
         self.clock = clock
+        self.live = live
         self._lock = threading.Lock()
         self._cached: tuple[float, bytes, int] | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -81,7 +84,7 @@ class Board:
         """Every figure now, with the feed health and the last batch."""
         now = self.clock()
         con = self._connection()
-        figures = read_figures(con, self.settings, now)
+        figures = read_figures(con, self.settings, now, self.live)
         loaded = last_events_from_warehouse(con)
         feeds = feed_rows(merge_last_events(
             loaded, last_events_from_metric_files(self.settings.data_dir)), now, self.settings)
@@ -167,8 +170,15 @@ def _asset(name: str, mimetype: str) -> Response:
 
 def wallboard_blueprint(settings: Settings, *, clock: Clock | None = None) -> Blueprint:
     """The wallboard for `settings` (the clock is replaceable for tests and demos)."""
-    board = Board(settings, clock or _now)
+    live = LiveState(settings)
+    board = Board(settings, clock or _now, live)
     blueprint = Blueprint("wallboard", __name__)
+
+    @blueprint.record_once
+    def listen(state: BlueprintSetupState) -> None:  # the receiver's events, as they come
+        receiver = state.app.extensions.get("genius_wh")
+        if receiver is not None:
+            receiver.listeners.append(live.start())
 
     @blueprint.before_request
     def guard() -> Response | None:
