@@ -21,6 +21,8 @@ from warehouse_support import REPO, session_ended, write_segment
 
 from genius_wh.layout import DataLayout
 from orchestration.cli import cli
+from warehouse.errors import WarehouseBusy
+from warehouse.locks import batch_lock
 
 
 def _invoke(*args: str, stdin: str | None = None) -> Result:
@@ -76,15 +78,26 @@ def test_a_bad_setting_value_is_one_line(tmp_path: Path) -> None:
     _one_clear_line(result, 1, "unknown time zone 'Mars/Olympus'")
 
 
+_HELD: dict[Path, int] = {}
+
+
 @pytest.fixture
 def batch_running(tmp_path: Path) -> Iterator[Path]:
     """Hold the batch lock as a running batch does."""
     lock = DataLayout(root=tmp_path).batch_lock
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
+    _HELD[tmp_path] = fd
     try:
         yield tmp_path
     finally:
+        _release(tmp_path)
+
+
+def _release(data_dir: Path) -> None:
+    """Let go of the lock `batch_running` holds (once)."""
+    fd = _HELD.pop(data_dir, None)
+    if fd is not None:
         os.close(fd)
 
 
@@ -151,3 +164,23 @@ def test_rebuild_output_is_only_its_rows_whatever_the_progress_bar_draws(
     rows = dict(line.split("\t") for line in result.stdout.splitlines())
     assert rows["session_ended"] == "3", result.stdout
     assert "chunks" in result.stderr, "the progress bar is drawn on stderr"
+
+
+def test_rebuild_says_what_it_waits_for_and_goes_on_once_the_lock_is_free(
+        batch_running: Path) -> None:
+    rebuild = subprocess.Popen(
+        [sys.executable, "-m", "orchestration", "--data-dir", str(batch_running), "rebuild"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert rebuild.stderr is not None
+    line = rebuild.stderr.readline()  # said before it waits, while the lock is still held
+    assert f"waiting for {batch_running / '.batch.lock'}" in line
+    assert "giving up after 600 s" in line and rebuild.poll() is None
+    _release(batch_running)
+    out, err = rebuild.communicate(timeout=120)
+    assert rebuild.returncode == 0, err
+
+
+def test_a_lock_wait_gives_up_with_a_clear_error(batch_running: Path) -> None:
+    with pytest.raises(WarehouseBusy, match="held by another process for over 1 s"), \
+            batch_lock(DataLayout(root=batch_running), blocking=True, wait_seconds=1):
+        pass

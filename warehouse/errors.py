@@ -10,7 +10,7 @@ class WarehouseError(GeniusWhError):
 
 
 class WarehouseBusy(WarehouseError):
-    """Retriable: another process holds DuckDB's lock on warehouse.duckdb."""
+    """Retriable: another process holds the warehouse's batch lock (or DuckDB's own)."""
 
 
 class BatchFailed(WarehouseError):

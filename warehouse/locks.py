@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
@@ -20,26 +22,53 @@ from typing import Final
 import psycopg
 
 from genius_wh.layout import DataLayout
+from warehouse.errors import WarehouseBusy
 from warehouse.lakehouse import LakeConfig
+
+log = logging.getLogger("genius_wh.locks")
 
 #: The advisory lock key of the warehouse's writers ("genius-wh" as 64 bits).
 ADVISORY_KEY: Final = 0x67656E6975732D77
+#: How long a command that must have the batch lock (rebuild, forget, dispositions load, a
+#: maintain or retention that was asked for) waits for it before giving up (docs/cli.md).
+LOCK_WAIT_SECONDS: Final = 600.0
+_POLL_SECONDS: Final = 0.2
 
 
 @contextmanager
-def batch_lock(layout: DataLayout, *, blocking: bool = False) -> Iterator[bool]:
-    """Hold the batch lock; yields False (holding nothing) when another batch has it."""
+def batch_lock(layout: DataLayout, *, blocking: bool = False,
+               wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[bool]:
+    """Hold the batch lock. Not blocking: yields False (holding nothing) when another process
+    has it. Blocking: says once what it waits for, and raises WarehouseBusy after
+    `wait_seconds`."""
     layout.root.mkdir(parents=True, exist_ok=True)
     fd = os.open(layout.batch_lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
+        held = _take(fd)
+        if not held and blocking:
+            log.warning("waiting for %s: another batch, rebuild, maintain, forget or "
+                        "dispositions load holds it (giving up after %.0f s)",
+                        layout.batch_lock, wait_seconds)
+            deadline = time.monotonic() + wait_seconds
+            while not held and time.monotonic() < deadline:
+                time.sleep(_POLL_SECONDS)
+                held = _take(fd)
+            if not held:
+                raise WarehouseBusy(f"{layout.batch_lock} was held by another process for over "
+                                    f"{wait_seconds:.0f} s; run the command again once it "
+                                    "has finished")
+        yield held
     finally:
         os.close(fd)
+
+
+def _take(fd: int) -> bool:
+    """Take the exclusive flock if it is free; False when another process holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 @contextmanager
