@@ -6,11 +6,16 @@ transactions: what a batch and a rebuild share.
   transforms' memory is not added to DuckDB's); a single chunk is transformed in a thread
   (no process start-up for the usual small batch);
 - chunks load in order, each as soon as it is transformed, into one DuckLake transaction
-  until it holds LOAD_GROUP_ROWS new rows: fewer, larger Parquet files and commits.
+  until it holds LOAD_GROUP_ROWS new rows: fewer, larger Parquet files and commits;
+- a chunk whose load fails for its events (not for the warehouse, the disk or memory) is
+  loaded again in halves, down to the one line that cannot be loaded, which is quarantined
+  (#9): one event never stops the batch, and the ledger moves past it with the rest;
+- `memory_limit` holds a batch to batch_memory_mb.
 """
 
 from __future__ import annotations
 
+import logging
 import resource
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -25,13 +30,16 @@ import duckdb
 import psutil
 import pyarrow as pa
 
+from genius_wh.chunkresult import QuarantinedLine
 from genius_wh.durable import crash_point
-from genius_wh.segments import SegmentSlice
+from genius_wh.errors import GeniusWhError
+from genius_wh.segments import SegmentSlice, new_chunk_id, slice_lines
 from genius_wh.settings import Settings
 from transform import ChunkResult
-from transform.chunk import Bounds
+from transform.chunk import Bounds, transform_chunk
+from transform.reader import quarantine_line
 from transform.worker import transform_and_trim, transform_pool
-from warehouse.loader import WRITER_MEMORY_MB, loading, writer_memory
+from warehouse.loader import WRITER_MEMORY_MB, ChunkLoad, loading, writer_memory
 from warehouse.schema import LOADED_TABLES
 
 #: New rows after which a load transaction commits (and the next chunk starts a new one).
@@ -39,6 +47,15 @@ LOAD_GROUP_ROWS = 1_000_000
 #: Transform worker processes when there is more than one chunk to do.
 TRANSFORM_WORKERS = 2
 _MIB = 1024 * 1024
+#: Errors of the warehouse, the machine or the batch itself, never of one event: a load that
+#: raises one is not split (the batch fails and the next one tries again).
+NOT_THE_EVENT = (OSError, MemoryError, GeniusWhError, duckdb.IOException,
+                 duckdb.OutOfMemoryException, duckdb.TransactionException,
+                 duckdb.InterruptException, duckdb.FatalException, duckdb.InternalException,
+                 duckdb.ConnectionException, duckdb.HTTPException,
+                 duckdb.PermissionException)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,10 +96,12 @@ class Tally:
 
 @dataclass(frozen=True, kw_only=True)
 class Prepared:
-    """A chunk's segment slices and its transform."""
+    """A chunk's segment slices, its transform, and where to transform its parts again
+    should its load fail (None: a failed load fails the batch)."""
 
     slices: list[SegmentSlice]
     transform: Future[ChunkResult] | None
+    transformer: Transformer | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,7 +119,13 @@ class Transformer:
         future = self.executor.submit(
             transform_and_trim, slices, chunk_id=chunk_id, lake_dir=self.lake_dir,
             quarantine_dir=self.quarantine_dir, tz=self.tz, bounds=self.bounds)
-        return Prepared(slices=slices, transform=future)
+        return Prepared(slices=slices, transform=future, transformer=self)
+
+    def run(self, slices: list[SegmentSlice]) -> ChunkResult:
+        """Transform slices here and now (the parts of a chunk whose load failed)."""
+        return transform_chunk(slices, chunk_id=new_chunk_id(), lake_dir=self.lake_dir,
+                               quarantine_dir=self.quarantine_dir, tz=self.tz,
+                               bounds=self.bounds)
 
 
 def bounds(settings: Settings) -> Bounds:
@@ -157,10 +182,15 @@ def out_of_memory(exc: BaseException) -> bool:
     return False
 
 
+def one_line(exc: BaseException) -> str:
+    """An error's type and the first line of its message (DuckDB's run to many lines)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
+
+
 def failure_line(exc: BaseException, memory_mb: int) -> str:
     """Why a batch failed, in one line; running out of memory names the setting to raise."""
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
+    text = one_line(exc)
     if out_of_memory(exc):
         return (f"out of memory: the batch needed more than batch_memory_mb = {memory_mb} MiB "
                 f"({text}); raise batch_memory_mb or lower batch_max_events")
@@ -176,33 +206,133 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
 
     `chunks` is consumed lazily (a batch claims a chunk only when it is submitted);
     `loaded` is called for each chunk added to the open transaction, `committed` with the
-    chunks of each committed transaction.
+    chunks of each committed transaction. A chunk whose load raises an error of its events
+    (not NOT_THE_EVENT) is loaded again in halves (`_load_split`).
     """
-    group_rows = LOAD_GROUP_ROWS
     upcoming = iter(chunks)
     window = deque(islice(upcoming, workers + 1))
     while window:
-        done: list[Prepared] = []
-        results: list[ChunkResult] = []
-        with loading(con, loaded_at=datetime.now(UTC)) as load:
-            while window and sum(load.rows.values()) < group_rows:
-                chunk = window.popleft()
-                window.extend(islice(upcoming, 1))  # keep the workers busy
-                if chunk.transform is not None:
+        done: list[tuple[Prepared, ChunkResult]] = []
+        failing: tuple[Prepared, ChunkResult] | None = None
+        try:
+            with loading(con, loaded_at=datetime.now(UTC)) as load:
+                while window and sum(load.rows.values()) < LOAD_GROUP_ROWS:
+                    chunk = window.popleft()
+                    window.extend(islice(upcoming, 1))  # keep the workers busy
+                    if chunk.transform is None:
+                        continue
                     result = chunk.transform.result()
+                    failing = (chunk, result)
                     load.add(result, chunk.slices)
+                    failing = None
                     crash_point("before-commit")
-                    results.append(result)
                     loaded(result)
-                done.append(chunk)
-        for result in results:  # counted once committed
-            tally.add(result)
+                    done.append((chunk, result))
+        except Exception as exc:
+            if failing is None or failing[0].transformer is None or not event_failure(exc):
+                raise
+            _recover(con, load, done, failing, exc, tally=tally, committed=committed)
+            loaded(failing[1])
+            continue
+        _count(tally, done, load.rows, committed)
+
+
+def event_failure(exc: BaseException) -> bool:
+    """True when a load error may come from the chunk's events (so splitting it may help)."""
+    return not isinstance(exc, NOT_THE_EVENT) and not out_of_memory(exc)
+
+
+def _count(tally: Tally, done: list[tuple[Prepared, ChunkResult]], rows: dict[str, int],
+           committed: Callable[[list[Prepared]], None]) -> None:
+    """Count committed chunks, hand them to `committed`, remove their staging files."""
+    for _, result in done:
+        tally.add(result)
+    for table, count in rows.items():
+        tally.rows[table] += count
+    crash_point("after-commit")
+    committed([chunk for chunk, _ in done])
+    for _, result in done:
+        discard_files(result)
+
+
+def _recover(con: duckdb.DuckDBPyConnection, load: ChunkLoad,
+             done: list[tuple[Prepared, ChunkResult]], failing: tuple[Prepared, ChunkResult],
+             exc: Exception, *, tally: Tally,
+             committed: Callable[[list[Prepared]], None]) -> None:
+    """After a chunk's load failed (its transaction rolled back): count the chunks committed
+    ahead of it, load the others of its transaction again, then the failed one in halves."""
+    _count(tally, done[:load.committed], load.committed_rows, committed)
+    for pair in done[load.committed:]:
+        with loading(con, loaded_at=datetime.now(UTC)) as again:
+            again.add(pair[1], pair[0].slices)
+        _count(tally, [pair], again.rows, committed)
+    chunk, result = failing
+    discard_files(result)
+    assert chunk.transformer is not None
+    _load_split(con, chunk.transformer, chunk.slices, exc, tally)
+    committed([chunk])
+
+
+def _load_split(con: duckdb.DuckDBPyConnection, transformer: Transformer,
+                slices: list[SegmentSlice], exc: Exception, tally: Tally) -> None:
+    """Load slices whose load failed with `exc` by halves, each transformed again and
+    committed on its own (rows and ledger together, in order), down to one line, which is
+    quarantined byte for byte with the reason; so one event can never stop a batch (#9)."""
+    parts = halves(slices)
+    if parts is None:
+        _quarantine_alone(con, transformer, slices[0], exc, tally)
+        return
+    for part in parts:
+        result = transformer.run(part)
+        try:
+            with loading(con, loaded_at=datetime.now(UTC)) as load:
+                load.add(result, part)
+        except Exception as again:
+            discard_files(result)
+            if not event_failure(again):
+                raise
+            _load_split(con, transformer, part, again, tally)
+            continue
+        tally.add(result)
         for table, count in load.rows.items():
             tally.rows[table] += count
-        crash_point("after-commit")
-        committed(done)
-        for result in results:
-            discard_files(result)
+        discard_files(result)
+
+
+def halves(slices: list[SegmentSlice]) -> tuple[list[SegmentSlice], list[SegmentSlice]] | None:
+    """A chunk's slices in two halves (by slice, else by line); None for one line."""
+    if len(slices) > 1:
+        middle = len(slices) // 2
+        return slices[:middle], slices[middle:]
+    piece = slices[0]
+    ends = [piece.start]
+    for line in slice_lines(piece):
+        ends.append(ends[-1] + len(line))
+    if len(ends) <= 2:
+        return None
+    middle = (len(ends) - 1) // 2
+    first = SegmentSlice(path=piece.path, start=piece.start, end=ends[middle],
+                         first_line=piece.first_line, sealed=piece.sealed)
+    second = SegmentSlice(path=piece.path, start=ends[middle], end=piece.end,
+                          first_line=piece.first_line + middle, sealed=piece.sealed)
+    return [first], [second]
+
+
+def _quarantine_alone(con: duckdb.DuckDBPyConnection, transformer: Transformer,
+                      piece: SegmentSlice, exc: Exception, tally: Tally) -> None:
+    """Keep the one spool line that cannot be loaded in the quarantine, byte for byte, and
+    commit its _quarantine row with the ledger moved past it."""
+    reason = f"load failed: {one_line(exc)}"[:500]
+    kept: QuarantinedLine = quarantine_line(piece.path, piece.first_line,
+                                            b"".join(slice_lines(piece)), reason,
+                                            transformer.quarantine_dir)
+    result = ChunkResult(chunk_id=new_chunk_id(), files={}, rows={}, recorddata_types={},
+                         quarantined=[kept], segment_lines={piece.name: 1})
+    with loading(con, loaded_at=datetime.now(UTC)) as load:
+        load.add(result, [piece])
+    tally.add(result)
+    log.warning("segment %s line %d cannot be loaded (%s): kept in %s; the rest loads",
+                piece.name, piece.first_line, reason, kept.path)
 
 
 def discard_files(result: ChunkResult) -> None:

@@ -93,6 +93,11 @@ class ChunkLoad:
         self.con = con
         self.loaded_at = loaded_at
         self.rows = dict.fromkeys(LOADED_TABLES, 0)
+        self.chunks = 0  # chunks added
+        # the first `committed` chunks, with `committed_rows`, were committed ahead of the
+        # transaction's end (_add_columns_first): a later failure does not roll them back
+        self.committed = 0
+        self.committed_rows = dict(self.rows)
 
     def add(self, result: ChunkResult, slices: list[SegmentSlice]) -> None:
         """Insert a chunk's new rows, its bookkeeping and its spool positions."""
@@ -113,6 +118,7 @@ class ChunkLoad:
         _record_extras(con, result, self.loaded_at)
         record_slices(con, result, slices, self.loaded_at)
         con.execute("DROP TABLE temp.chunk_new_ids")
+        self.chunks += 1
 
 
     def _add_columns_first(self, adds: list[ColumnChange]) -> None:
@@ -125,6 +131,7 @@ class ChunkLoad:
         """
         con = self.con
         con.execute("COMMIT")
+        self.committed, self.committed_rows = self.chunks, dict(self.rows)
         for start in range(0, len(adds), COLUMNS_PER_COMMIT):
             with transaction(con):
                 apply_plan(con, adds[start:start + COLUMNS_PER_COMMIT])
