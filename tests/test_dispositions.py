@@ -206,3 +206,11 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     result = _invoke(tmp_path, "load", str(path))
     assert result.exit_code == 1
     assert f"{path} is not UTF-8 text" in result.stderr
+
+
+def test_show_without_a_list_says_how_to_load_one(tmp_path: Path) -> None:
+    write_segment(tmp_path, _calls(0, [("A", "U1", "10:00", 2)]))
+    run_batch(make_settings(tmp_path))
+    shown = _invoke(tmp_path, "show", "--format", "json")
+    assert shown.exit_code == 0 and shown.stdout.strip() == "[]"
+    assert "no dispositions loaded: genius-wh dispositions load FILE.csv" in shown.stderr
