@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import shutil
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +41,7 @@ from orchestration.pipeline import (
     transform_executor,
 )
 from transform import ChunkResult
+from warehouse.dispositions import Disposition, current_dispositions, replace_dispositions
 from warehouse.erasures import erasure_rows, restore_erasures
 from warehouse.errors import RebuildFailed
 from warehouse.lakehouse import (
@@ -85,6 +86,7 @@ class Previous:
 
     chunks: list[tuple[str, str, int, int]]  # chunk id, segment, end offset, end line
     erasures: dict[str, list[tuple[Any, ...]]]  # the erasure ledger (#13)
+    dispositions: list[Disposition] = field(default_factory=list)  # the user's own list
 
 
 def previous_state(config: LakeConfig) -> Previous:
@@ -95,10 +97,11 @@ def previous_state(config: LakeConfig) -> Previous:
             rows = con.execute("SELECT chunk_id, segment, end_offset, end_line FROM "
                                "_spool_ledger ORDER BY chunk_id, segment").fetchall()
             erasures = erasure_rows(con)
+            dispositions = current_dispositions(con)
     except (WarehouseUnavailable, duckdb.Error):
         return Previous(chunks=[], erasures={})
     return Previous(chunks=[(str(c), str(s), int(o), int(n)) for c, s, o, n in rows],
-                    erasures=erasures)
+                    erasures=erasures, dispositions=dispositions)
 
 
 def plan_rebuild(archived: list[Path], ledger: list[tuple[str, str, int, int]],
@@ -175,6 +178,8 @@ def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
         with transaction(con):
             ensure_schema(con, tz=settings.timezone, views=view_options(settings))
             restore_erasures(con, previous.erasures)  # so erased people stay out
+            if previous.dispositions:  # not in the archive: loaded by the user
+                replace_dispositions(con, previous.dispositions, source="kept by rebuild")
         executor, workers = transform_executor(many=len(plan) > 1)
         started = datetime.now(UTC)
         with _progress(progress) as bar, executor:

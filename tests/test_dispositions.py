@@ -214,3 +214,12 @@ def test_show_without_a_list_says_how_to_load_one(tmp_path: Path) -> None:
     shown = _invoke(tmp_path, "show", "--format", "json")
     assert shown.exit_code == 0 and shown.stdout.strip() == "[]"
     assert "no dispositions loaded: genius-wh dispositions load FILE.csv" in shown.stderr
+
+
+def test_a_rebuild_keeps_the_list(centre: Path) -> None:
+    before = query(centre, "SELECT * FROM v_agent_outcomes ORDER BY ALL")
+    result = CliRunner().invoke(cli, ["--data-dir", str(centre), "rebuild"])
+    assert result.exit_code == 0, result.output
+    shown = _invoke(centre, "show", "--format", "csv")
+    assert parse_dispositions(shown.stdout, "shown") == parse_dispositions(LIST, "list")
+    assert query(centre, "SELECT * FROM v_agent_outcomes ORDER BY ALL") == before

@@ -108,7 +108,7 @@ def latest_per_key(bodies: list[dict[str, Any]], action: str, until: datetime,
 
 def test_agents_now_are_each_agents_latest_state_named_from_dim_agentstate(
         board: tuple[Path, Clock, FlaskClient]) -> None:
-    _, _, client = board
+    data, _, client = board
     latest = latest_per_key(BODIES, "AgentActivity", at(10, 30), "agent")
     expected = Counter((a["campaign"], str(a["agentstate"])) for a in latest.values()
                        if a["agentstate"] != 0)
@@ -117,7 +117,10 @@ def test_agents_now_are_each_agents_latest_state_named_from_dim_agentstate(
                    for state, n in c["by_state"].items()})
     assert got == expected
     names = {s["code"]: s["name"] for s in shown["states"]}
-    assert names.get(6) == "Talking" and names.get(3) == "Waiting for a call"
+    assert set(names) == {int(state) for _, state in expected}  # every state shown, named
+    assert names == dict(query(data, "SELECT code, description FROM dim_agentstate WHERE code "
+                                     f"IN ({', '.join(map(str, names))})"))
+    assert names.get(6) == "Talking"
 
 
 def test_calls_waiting_and_oldest_wait_come_from_the_latest_queue_info(
