@@ -152,14 +152,17 @@ def memory_limit(con: duckdb.DuckDBPyConnection, megabytes: int) -> Iterator[Non
       OOM killer ending some process, the receiver perhaps;
     - transform workers started inside inherit the limit (each is a process of its own);
     - DuckDB's memory_limit is half of it, so DuckDB spills before the OS limit is reached;
-    - Arrow's default mimalloc pool maps a 1 GiB arena at its first use (a 200-event batch
-      hit a 1 GiB limit by it alone), so it is used once before the limit is measured;
+    - Arrow allocates with the system malloc, as the transform workers do: its default
+      mimalloc pool (the scheduler's children do without it: scheduler._job_context) maps
+      a 1 GiB arena at its first use (a 200-event batch hit a 1 GiB limit by that alone),
+      and what it hands out inside that arena is never counted;
     - on leaving, the limits are put back, so the batch can still record how it failed.
     """
     if megabytes <= 0:
         yield
         return
-    pa.allocate_buffer(1)  # Arrow's mimalloc maps its arena at first use: before the limit
+    pa.allocate_buffer(1)  # a mimalloc arena is mapped at first use: before the limit
+    pa.set_memory_pool(pa.system_memory_pool())  # counted by the limit, as in the workers
     soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
     limit = psutil.Process().memory_info().data + megabytes * _MIB
     limit = min(x for x in (limit, soft, hard) if x != resource.RLIM_INFINITY)

@@ -60,7 +60,14 @@ def configure_logging() -> None:
 
 
 def _job_context() -> multiprocessing.context.ForkServerContext:
-    """The forkserver context, with this module preloaded in the server."""
+    """The forkserver context, with this module preloaded in the server.
+
+    The server, and so every job child and its transform workers, allocates Arrow memory
+    with the system malloc: Arrow reads ARROW_DEFAULT_MEMORY_POOL once, when it is loaded,
+    and its default mimalloc maps a 1 GiB arena at its first use, which batch_memory_mb
+    (RLIMIT_DATA) would count (orchestration/pipeline.py, memory_limit).
+    """
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     return context
