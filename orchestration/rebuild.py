@@ -38,6 +38,7 @@ from orchestration.pipeline import (
     Transformer,
     bounds,
     load_stream,
+    memory_limit,
     transform_executor,
 )
 from transform import ChunkResult
@@ -193,7 +194,8 @@ def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
                                       quarantine_dir=layout.quarantine, tz=settings.tz,
                                   bounds=bounds(settings))
             chunks = (transformer.start(group, new_chunk_id()) for group in plan)
-            load_stream(con, chunks, workers=workers, tally=tally, loaded=advance)
+            with memory_limit(con, settings.batch_memory_mb):
+                load_stream(con, chunks, workers=workers, tally=tally, loaded=advance)
         with transaction(con):
             record_batch_row(con, started, tally, outcome="rebuild", message=None)
         detach(con)  # the new catalog closed and checkpointed before it is renamed

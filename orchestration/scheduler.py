@@ -33,6 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from genius_wh.errors import GeniusWhError
 from genius_wh.layout import DataLayout
+from genius_wh.logs import configure as configure_logging
 from genius_wh.settings import Settings
 from orchestration.batch import run_batch
 from orchestration.nightly import export_date
@@ -44,7 +45,6 @@ from warehouse.maintain import maintain
 log = logging.getLogger(__name__)
 
 #: Log lines of the parent and of every job child.
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 Job = Callable[[Settings], bool]
 
@@ -52,11 +52,6 @@ Job = Callable[[Settings], bool]
 #: How often the scheduler merges small files and expires old snapshots: a 5-second batch
 #: interval writes up to ~7 files a batch, so at most ~1,300 wait for a merge.
 MAINTAIN_INTERVAL_SECONDS = 15 * 60
-
-
-def configure_logging() -> None:
-    """Plain one-line logs on stderr."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
 
 
 def _job_context() -> multiprocessing.context.ForkServerContext:
@@ -104,7 +99,7 @@ def _child_main(job: Job, settings: Settings) -> None:
     # personal data (issue #9)
     os.umask(0o077)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent waits for the job to finish
-    configure_logging()
+    configure_logging(settings)
     sys.exit(0 if job(settings) else 1)
 
 
@@ -196,7 +191,7 @@ def _loader_main(settings: Settings) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     die_with_parent(os.getppid())
-    configure_logging()
+    configure_logging(settings)
     while not stop.is_set():
         started = time.monotonic()
         if not batch_once(settings):

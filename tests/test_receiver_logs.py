@@ -4,6 +4,7 @@ request that names the integration but never carries a token or a body, values c
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,17 @@ def test_fields_are_kept_in_json_and_cut_when_long() -> None:
 def test_text_lines_show_fields_as_key_value() -> None:
     line = TextFormatter().format(_record(status=200, peer="127.0.0.1"))
     assert line.endswith(" INFO genius_wh.test: said hello status=200 peer=127.0.0.1")
+
+
+def test_the_scheduler_s_job_children_log_json_too(tmp_path: Path) -> None:
+    running = start_receiver(tmp_path / "data", tokens=TOKEN, scheduler=True,
+                             batch_interval_seconds="1")
+    try:
+        assert running.post(BODY, {"Genius-Webhook-Token": TOKEN})[0] == 200
+        deadline = time.monotonic() + 60
+        while "batch loaded" not in running.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        running.stop()
+    lines = json_lines(running)  # every line, the batch child's included, is JSON
+    assert any(e["message"].startswith("batch loaded") for e in lines)

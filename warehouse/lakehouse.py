@@ -123,6 +123,14 @@ def attach_sql(config: LakeConfig, *, read_only: bool, as_of: datetime | None = 
     return f"ATTACH {_literal('ducklake:' + kind)} AS {ALIAS} ({', '.join(options)})"
 
 
+def _spill_to(con: duckdb.DuckDBPyConnection, folder: str) -> None:
+    """Point DuckDB's spill files at `folder`, unless they already go there: once a process
+    has spilled, DuckDB refuses any SET temp_directory, even to the same folder."""
+    row = con.execute("SELECT current_setting('temp_directory')").fetchone()
+    if row is None or Path(str(row[0])) != Path(folder):
+        con.execute(f"SET temp_directory = {_literal(folder)}")
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -180,7 +188,7 @@ def open_lake(config: LakeConfig, *, read_only: bool, as_of: datetime | None = N
         if not read_only:
             con.execute(f"DETACH DATABASE IF EXISTS {ALIAS}")  # a writer's earlier attach
             if config.spill_dir is not None:  # not ./.tmp of whatever the working folder is
-                con.execute(f"SET temp_directory = {_literal(config.spill_dir)}")
+                _spill_to(con, config.spill_dir)
         if read_only and not _exists(config):
             raise WarehouseUnavailable(_missing_message(config))
         create = not read_only and (config.shared or not _exists(config))
