@@ -14,12 +14,14 @@ from warehouse_support import (
     mixed_bodies,
     query,
     run_cli,
+    session_ended,
     write_segment,
 )
 
 from genius_wh.layout import DataLayout
 from orchestration.batch import run_batch
 from warehouse import connect
+from warehouse.lakehouse import lake_config, open_lake
 
 
 def test_a_reader_held_open_in_another_process_never_blocks_a_batch(tmp_path: Path) -> None:
@@ -86,3 +88,19 @@ def test_no_copy_of_the_warehouse_is_kept_and_shell_attaches_read_only(tmp_path:
                      "CREATE TABLE nope (x INT);\n")
     assert "6" in result.stdout
     assert "read-only" in (result.stdout + result.stderr).lower()
+
+
+def test_a_writer_opens_again_after_duckdb_spilled_in_its_process(tmp_path: Path) -> None:
+    write_segment(tmp_path, [session_ended(1)])
+    run_batch(make_settings(tmp_path))
+    config = lake_config(make_settings(tmp_path))
+    with open_lake(config, read_only=False) as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        con.execute("SET memory_limit = '64MB'")
+        try:  # a sort four times the limit: DuckDB spills to DATA_DIR/.spill
+            con.execute("SELECT count(*) FROM (SELECT random() AS r FROM range(20000000) "
+                        "ORDER BY r)").fetchall()
+        finally:
+            con.execute(f"SET memory_limit = '{limit[0] if limit else '1GB'}'")
+    with open_lake(config, read_only=False) as con:  # the same process's next writer
+        assert con.execute("SELECT count(*) FROM session_ended").fetchone() == (1,)
