@@ -1,8 +1,10 @@
-"""Property-based fuzz of the receiver (issue #9): at least 10,000 generated bodies over real
-HTTP to the real receiver (its data dir on a tmpfs when there is one).
+"""Property-based fuzz of the receiver and the batch (issue #9): at least 10,000 generated
+bodies over real HTTP to the real receiver (its data dir on a tmpfs when there is one), then a
+batch of everything it accepted.
 
-Every answer is 200 or 400 (never a 5xx); every 200 is in the spool exactly once; every 400
-is in the quarantine byte for byte. The figures are printed (run with -s to see them).
+Every answer is 200 or 400 (never a 5xx); every 200 is in the spool exactly once and then in
+the warehouse exactly once; every 400 is in the quarantine byte for byte. The figures are
+printed (run with -s to see them).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from receiver_support import RunningReceiver, spool_records, start_receiver
+from warehouse_support import make_settings, query
+
+from genius_wh.tables import EVENT_TABLES
+from orchestration.batch import run_batch
 
 EXAMPLES = 10_000
 CLOSERS = re.compile(rb"[}\]]")
@@ -149,3 +155,15 @@ def test_no_body_gets_a_5xx_or_is_kept_nowhere(server: RunningReceiver) -> None:
           f"0 answered 5xx")
     assert figures["tried"] >= EXAMPLES
     assert spooled == accepted and sum(spooled.values()) == figures["accepted"]
+
+    # the batch takes every accepted body, exactly once, and is never stuck
+    report = run_batch(make_settings(data))
+    loaded = Counter(event_id for table in EVENT_TABLES for (event_id,) in query(
+        data, f"SELECT event_id FROM {table}"))
+    quarantined = query(data, "SELECT count(*) FROM _quarantine")[0][0]
+    print(f"fuzz batch: {len(accepted)} distinct events accepted, {sum(loaded.values())} "
+          f"loaded, {quarantined} quarantined by the batch, "
+          f"{len(set(accepted) - set(loaded))} lost")
+    assert not report.skipped and set(loaded) == set(accepted)
+    assert max(loaded.values()) == 1 and quarantined == 0
+    assert sum(run_batch(make_settings(data)).rows_loaded.values()) == 0  # nothing twice
