@@ -5,7 +5,6 @@ that drives a batch, so all three can use it."""
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,7 +15,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from genius_wh.durable import atomic_write, fsync_path
+from genius_wh.durable import atomic_file, atomic_write
 from genius_wh.layout import DataLayout
 
 MANIFEST: Final = "_manifest.json"
@@ -30,11 +29,8 @@ def columns_of(schema: pa.Schema) -> list[dict[str, str]]:
 def write_parquet(table: pa.Table, target: Path) -> int:
     """Write `table` to `target` atomically (temporary name, fsync, rename); its rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    fsync_path(tmp)
-    os.replace(tmp, target)
-    fsync_path(target.parent)
+    with atomic_file(target) as handle:
+        pq.write_table(table, handle, compression="zstd")
     return int(table.num_rows)
 
 
