@@ -197,6 +197,11 @@ class Settings(BaseSettings):
         SecretStr(""), description="Secret key of the export_mask hashes; empty: a random key "
         "made once in DATA_DIR/.export-mask-key (0600).",
     )
+    export_group: str = Field(
+        "", description="A group (name or id) that may read the nightly exports: the data dir "
+        "becomes 0710 and exports/ 2750 in that group, export files 0640 (the service user "
+        "must be a member); empty keeps them private (0700/0600).",
+    )
     retention_days: int = Field(
         0, ge=0, description="Days after which warehouse rows (by received_at), spool archive "
         "folders and export dates go (`maintain` and the scheduler); 0 keeps them for ever.",

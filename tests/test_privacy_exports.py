@@ -3,6 +3,8 @@ columns and recorddata fields in the exports only, never in the warehouse."""
 
 from __future__ import annotations
 
+import grp
+import os
 import stat
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from warehouse_support import (
 from genius_wh.layout import DataLayout
 from orchestration.nightly import export_date
 from warehouse.export import export_path
+from warehouse.exportfiles import ExportFilesError
 from warehouse.privacy import keyed_hash, mask_recorddata_json
 
 DAY = BASE_TIME.date()
@@ -98,3 +101,42 @@ def test_recorddata_json_masking(text: str, expected: str) -> None:
     for value in ("1", "5"):
         masked = masked.replace(keyed_hash(key, value), f"H({value})")
     assert masked == expected
+
+
+def _another_group() -> grp.struct_group | None:
+    """A group this process may give files to other than its own (any, as root)."""
+    allowed = None if os.geteuid() == 0 else set(os.getgroups())
+    return next((g for g in grp.getgrall() if g.gr_gid != os.getegid()
+                 and (allowed is None or g.gr_gid in allowed)), None)
+
+
+def test_export_group_lets_one_group_read_the_exports_and_nothing_else(tmp_path: Path) -> None:
+    group = _another_group()
+    if group is None:
+        pytest.skip("no second group this user may give files to")
+    _plant(tmp_path)
+    export_date(make_settings(tmp_path, export_group=group.gr_name), DAY)
+    layout = DataLayout(root=tmp_path)
+
+    def mode_and_group(path: Path) -> tuple[int, int]:
+        found = path.stat()
+        return stat.S_IMODE(found.st_mode), found.st_gid
+
+    assert mode_and_group(tmp_path) == (0o710, group.gr_gid)  # passable, not listable
+    assert mode_and_group(layout.exports) == (0o2750, group.gr_gid)
+    for path in layout.exports.rglob("*"):
+        if path.name.startswith("."):
+            continue  # the manifest's lock: only the writers use it
+        expected = 0o2750 if path.is_dir() else 0o640
+        assert mode_and_group(path) == (expected, group.gr_gid), path
+    assert stat.S_IMODE(layout.spool_archive.stat().st_mode) == 0o700  # the rest stays private
+
+    export_date(make_settings(tmp_path), DAY)  # the setting emptied: private again
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
+    assert stat.S_IMODE(layout.exports.stat().st_mode) == 0o700
+
+
+def test_an_unknown_export_group_is_a_clear_error(tmp_path: Path) -> None:
+    _plant(tmp_path)
+    with pytest.raises(ExportFilesError, match="'no-such-group' is not a group"):
+        export_date(make_settings(tmp_path, export_group="no-such-group"), DAY)

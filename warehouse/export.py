@@ -24,7 +24,7 @@ from genius_wh.segments import list_ready, segment_created
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.errors import WarehouseError
-from warehouse.exportfiles import columns_of, update_manifest, write_parquet
+from warehouse.exportfiles import columns_of, share_exports, update_manifest, write_parquet
 from warehouse.lakehouse import lake_config, open_lake
 from warehouse.loader import Position, ledger_positions
 from warehouse.privacy import masked_select, select_modifiers
@@ -71,6 +71,7 @@ def write_date(settings: Settings, day: date) -> ExportReport:
     """Export every row received on `day`, once the warehouse holds all of it (the caller
     runs a batch first: orchestration/nightly.py)."""
     layout = DataLayout(root=settings.data_dir).ensure()
+    share_exports(layout, settings.export_group)
     start, end = local_window(day, settings.tz)
     rows: dict[str, int] = {}
     columns: dict[str, list[dict[str, str]]] = {}
