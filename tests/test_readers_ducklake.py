@@ -5,10 +5,13 @@ an event is visible in a new connect() as soon as its batch returns, open segmen
 from __future__ import annotations
 
 import fcntl
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from warehouse_support import (
+    REPO,
     PythonChild,
     make_settings,
     mixed_bodies,
@@ -21,7 +24,6 @@ from warehouse_support import (
 from genius_wh.layout import DataLayout
 from orchestration.batch import run_batch
 from warehouse import connect
-from warehouse.lakehouse import lake_config, open_lake
 
 
 def test_a_reader_held_open_in_another_process_never_blocks_a_batch(tmp_path: Path) -> None:
@@ -90,17 +92,23 @@ def test_no_copy_of_the_warehouse_is_kept_and_shell_attaches_read_only(tmp_path:
     assert "read-only" in (result.stdout + result.stderr).lower()
 
 
+SPILL_THEN_OPEN = """
+import sys
+from genius_wh.settings import load_settings
+from warehouse.lakehouse import lake_config, open_lake
+config = lake_config(load_settings(data_dir=sys.argv[1]))
+with open_lake(config, read_only=False) as con:
+    con.execute("SET memory_limit = '64MB'")  # a sort four times the limit: DuckDB spills
+    con.execute("SELECT count(*) FROM (SELECT random() AS r FROM range(20000000) ORDER BY r)")
+with open_lake(config, read_only=False) as con:  # the same process's next writer
+    print(con.execute("SELECT count(*) FROM session_ended").fetchone()[0])
+"""
+
+
 def test_a_writer_opens_again_after_duckdb_spilled_in_its_process(tmp_path: Path) -> None:
     write_segment(tmp_path, [session_ended(1)])
     run_batch(make_settings(tmp_path))
-    config = lake_config(make_settings(tmp_path))
-    with open_lake(config, read_only=False) as con:
-        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
-        con.execute("SET memory_limit = '64MB'")
-        try:  # a sort four times the limit: DuckDB spills to DATA_DIR/.spill
-            con.execute("SELECT count(*) FROM (SELECT random() AS r FROM range(20000000) "
-                        "ORDER BY r)").fetchall()
-        finally:
-            con.execute(f"SET memory_limit = '{limit[0] if limit else '1GB'}'")
-    with open_lake(config, read_only=False) as con:  # the same process's next writer
-        assert con.execute("SELECT count(*) FROM session_ended").fetchone() == (1,)
+    done = subprocess.run([sys.executable, "-c", SPILL_THEN_OPEN, str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "1\n"
