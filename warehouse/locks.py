@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import time
@@ -22,6 +21,7 @@ from typing import Final
 import psycopg
 
 from genius_wh.layout import DataLayout
+from genius_wh.segments import try_lock
 from warehouse.errors import WarehouseBusy
 from warehouse.lakehouse import LakeConfig
 
@@ -44,7 +44,7 @@ def batch_lock(layout: DataLayout, *, blocking: bool = False,
     layout.root.mkdir(parents=True, exist_ok=True)
     fd = os.open(layout.batch_lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        held = _take(fd)
+        held = try_lock(fd)
         if not held and blocking:
             log.warning("waiting for %s: another batch, rebuild, maintain, forget or "
                         "dispositions load holds it (giving up after %.0f s)",
@@ -52,7 +52,7 @@ def batch_lock(layout: DataLayout, *, blocking: bool = False,
             deadline = time.monotonic() + wait_seconds
             while not held and time.monotonic() < deadline:
                 time.sleep(_POLL_SECONDS)
-                held = _take(fd)
+                held = try_lock(fd)
             if not held:
                 raise WarehouseBusy(f"{layout.batch_lock} was held by another process for over "
                                     f"{wait_seconds:.0f} s; run the command again once it "
@@ -60,15 +60,6 @@ def batch_lock(layout: DataLayout, *, blocking: bool = False,
         yield held
     finally:
         os.close(fd)
-
-
-def _take(fd: int) -> bool:
-    """Take the exclusive flock if it is free; False when another process holds it."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 @contextmanager
