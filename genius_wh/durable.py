@@ -73,21 +73,13 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, *, sync: bool =
 
     The temporary name is hidden and unique per thread, so writers never share one.
     """
-    tmp = _hidden_temp(path)
-    fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC, mode)
+    file = AtomicFile(path, mode)
     try:
-        write_all(fd, data)
-        if sync:
-            os.fsync(fd)
+        file.handle.write(data)
     except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
+        file.discard()
         raise
-    os.close(fd)
-    if sync:
-        return replace_durably(tmp, path)
-    os.replace(tmp, path)
-    return path
+    return file.commit(sync=sync)
 
 
 def replace_durably(source: Path, target: Path) -> Path:
@@ -114,12 +106,17 @@ class AtomicFile:
         self.handle: BinaryIO = os.fdopen(
             open_private(self.temp, os.O_WRONLY | os.O_TRUNC, mode), "wb")
 
-    def commit(self) -> Path:
-        """Make the written bytes `path`, durably."""
+    def commit(self, *, sync: bool = True) -> Path:
+        """Make the written bytes `path`: durably, unless `sync` is False (then a crash may
+        leave the old file, never half a new one)."""
         self.handle.flush()
-        os.fsync(self.handle.fileno())
+        if sync:
+            os.fsync(self.handle.fileno())
         self.handle.close()
-        return replace_durably(self.temp, self.path)
+        if sync:
+            return replace_durably(self.temp, self.path)
+        os.replace(self.temp, self.path)
+        return self.path
 
     def discard(self) -> None:
         """Close and remove the temporary (after a failure); never raises OSError."""
@@ -130,10 +127,11 @@ class AtomicFile:
 
 
 @contextmanager
-def atomic_file(path: Path, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
+def atomic_file(path: Path, mode: int = FILE_MODE, *,
+                temp: Path | None = None) -> Iterator[BinaryIO]:
     """A binary stream that becomes `path` atomically and durably when the block ends
     without an exception, and leaves nothing behind when it raises."""
-    file = AtomicFile(path, mode)
+    file = AtomicFile(path, mode, temp=temp)
     try:
         yield file.handle
     except BaseException:

@@ -16,25 +16,31 @@ class AtomicFile(durable.AtomicFile):
     """A staging file that becomes `path` only on commit; errors become LakeWriteError."""
 
     def __init__(self, path: Path) -> None:
-        with _reported(path, None):
+        with _reported(path):
             path.parent.mkdir(parents=True, exist_ok=True)
-            # a fixed temporary: a rerun of a killed chunk overwrites its leftover (one batch
-            # at a time holds the batch lock)
-            super().__init__(path, temp=path.with_name(f".{path.name}.tmp"))
+            super().__init__(path, temp=_fixed_temp(path))
 
-    def commit(self) -> Path:
+    def commit(self, *, sync: bool = True) -> Path:
         """Flush, fsync and rename the temporary file to its final name."""
-        with _reported(self.path, self):
-            return super().commit()
+        try:
+            with _reported(self.path):
+                return super().commit(sync=sync)
+        except LakeWriteError:
+            self.discard()
+            raise
+
+
+def _fixed_temp(path: Path) -> Path:
+    """A fixed temporary: a rerun of a killed chunk overwrites its leftover (one batch at a
+    time holds the batch lock)."""
+    return path.with_name(f".{path.name}.tmp")
 
 
 @contextmanager
-def _reported(path: Path, file: AtomicFile | None) -> Iterator[None]:
+def _reported(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if file is not None:
-            file.discard()
         raise LakeWriteError(f"cannot write {path}: {exc.strerror or exc} "
                              "(free space or fix permissions, then run the batch again)") from exc
 
@@ -42,14 +48,10 @@ def _reported(path: Path, file: AtomicFile | None) -> Iterator[None]:
 @contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """Open a temporary file beside `path`; on success it is fsynced and renamed to `path`."""
-    file = AtomicFile(path)
-    try:
-        with _reported(path, file):
-            yield file.handle
-    except BaseException:
-        file.discard()
-        raise
-    file.commit()
+    with _reported(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with durable.atomic_file(path, temp=_fixed_temp(path)) as handle:
+            yield handle
 
 
 def write_atomic(path: Path, data: bytes) -> None:
