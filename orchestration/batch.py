@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import chain, islice
@@ -97,16 +98,22 @@ def _run_open(settings: Settings, layout: DataLayout,
         _record_metrics(layout, tally, ok=True)
         return tally.report()
     started = datetime.now(UTC)
+    recorded: list[str] = []
+
+    def record_ok(ending: Tally) -> None:  # in the last load transaction, before its commit
+        recorded.append(record_batch_row(con, started, ending, outcome="ok", message=None))
+
     try:
         with memory_limit(con, settings.batch_memory_mb):
-            load_pending(settings, layout, con, slices, tally)
+            load_pending(settings, layout, con, slices, tally, closing=record_ok)
     except Exception as exc:
         message = f"batch failed: {failure_line(exc, settings.batch_memory_mb)}"
         _record_failure(con, layout, started, tally, message)
         raise BatchFailed(f"{message} (nothing of the failed chunk was committed; the next "
                           "batch loads it again)") from exc
-    with transaction(con):
-        record_batch_row(con, started, tally, outcome="ok", message=None)
+    if not recorded:  # the last transaction ended in recovering a failing chunk
+        with transaction(con):
+            record_batch_row(con, started, tally, outcome="ok", message=None)
     crash_point("after-batch-row")
     remember_loaded(layout, live, positions, slices)
     _record_metrics(layout, tally, ok=True)
@@ -157,9 +164,11 @@ def _record_failure(con: duckdb.DuckDBPyConnection, layout: DataLayout, started:
 
 
 def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyConnection,
-                 slices: list[SegmentSlice], tally: Tally) -> None:
+                 slices: list[SegmentSlice], tally: Tally,
+                 closing: Callable[[Tally], None] | None = None) -> None:
     """Transform and load the slices chunk by chunk (orchestration/pipeline.py); once a group
-    commits, its sealed segments that are loaded to their end move to the archive."""
+    commits, its sealed segments that are loaded to their end move to the archive; `closing`
+    runs in the last transaction (load_stream)."""
     chunks = iter_chunks(slices, settings.batch_max_events)
     ahead = list(islice(chunks, 2))
     executor, workers = transform_executor(many=len(ahead) > 1)
@@ -176,7 +185,8 @@ def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyCon
             finished = [p.path for chunk in done for p in chunk.slices if p.sealed]
             archive(layout, finished, datetime.now(settings.tz).date())
 
-        load_stream(con, prepared, workers=workers, tally=tally, committed=archive_group)
+        load_stream(con, prepared, workers=workers, tally=tally, committed=archive_group,
+                    closing=closing)
 
 
 def _slice_time(piece: SegmentSlice) -> float | None:

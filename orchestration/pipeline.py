@@ -203,13 +203,16 @@ def failure_line(exc: BaseException, memory_mb: int) -> str:
 def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, workers: int,
                 tally: Tally,
                 loaded: Callable[[ChunkResult], None] = lambda result: None,
-                committed: Callable[[list[Prepared]], None] = lambda done: None) -> None:
+                committed: Callable[[list[Prepared]], None] = lambda done: None,
+                closing: Callable[[Tally], None] | None = None) -> None:
     """Load chunks in order, keeping `workers` transforms ahead; a transaction commits once
     it holds LOAD_GROUP_ROWS new rows (or the chunks run out).
 
     `chunks` is consumed lazily (a batch claims a chunk only when it is submitted);
     `loaded` is called for each chunk added to the open transaction, `committed` with the
-    chunks of each committed transaction. A chunk whose load raises an error of its events
+    chunks of each committed transaction; `closing`, inside the last transaction before its
+    commit, with the totals the stream ends with once it commits (a batch records its
+    `_batches` row there: one commit fewer). A chunk whose load raises an error of its events
     (not NOT_THE_EVENT) is loaded again in halves (`_load_split`).
     """
     upcoming = iter(chunks)
@@ -231,6 +234,8 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
                     crash_point("before-commit")
                     loaded(result)
                     done.append((chunk, result))
+                if closing is not None and not window:
+                    closing(_ending(tally, done, load.rows))
         except Exception as exc:
             if failing is None or failing[0].transformer is None or not event_failure(exc):
                 raise
@@ -238,6 +243,17 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
             loaded(failing[1])
             continue
         _count(tally, done, load.rows, committed)
+
+
+def _ending(tally: Tally, done: list[tuple[Prepared, ChunkResult]],
+            rows: dict[str, int]) -> Tally:
+    """The totals `tally` will hold once the open transaction (`done`, `rows`) commits."""
+    ending = Tally(rows={table: tally.rows[table] + rows.get(table, 0) for table in tally.rows},
+                   chunks=tally.chunks, events=tally.events, quarantined=tally.quarantined,
+                   issues=tally.issues, oldest=tally.oldest)
+    for _, result in done:
+        ending.add(result)
+    return ending
 
 
 def event_failure(exc: BaseException) -> bool:

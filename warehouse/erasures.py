@@ -27,10 +27,15 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(row and row[0])
 
 
+#: For the loader, which runs after the fixed schema is applied (warehouse/schema.py creates
+#: the ledger tables): the SELECT of every erased event_id.
+ERASED_IDS: Final = f"SELECT event_id FROM {ERASED_EVENTS}"
+
+
 def erased_ids_select(con: duckdb.DuckDBPyConnection) -> str | None:
-    """For the loader: a SELECT of every erased event_id, to add to the ids a chunk's rows
-    must not repeat; None while nothing was ever erased (the table does not exist)."""
-    return f"SELECT event_id FROM {ERASED_EVENTS}" if _exists(con, ERASED_EVENTS) else None
+    """ERASED_IDS where the ledger may not exist yet (a warehouse not written since before
+    the ledger was part of its schema): None when it does not."""
+    return ERASED_IDS if _exists(con, ERASED_EVENTS) else None
 
 
 def erasure_rows(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, ...]]]:

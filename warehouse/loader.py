@@ -25,7 +25,7 @@ import pyarrow as pa
 from genius_wh.chunkresult import ChunkResult
 from genius_wh.segments import SegmentSlice
 from genius_wh.tables import DEDUPE_TIME, EVENT_TABLES, SESSION_RECORDDATA
-from warehouse.erasures import erased_ids_select
+from warehouse.erasures import ERASED_IDS
 from warehouse.evolve import ColumnChange, apply_plan, current_value_types, plan_columns
 from warehouse.schema import LOADED_TABLES, create_session_flat
 from warehouse.sql import quote, quote_all
@@ -98,7 +98,6 @@ class ChunkLoad:
         # transaction's end (_add_columns_first): a later failure does not roll them back
         self.committed = 0
         self.committed_rows = dict(self.rows)
-        self._erased: str | None | bool = False  # erased_ids_select, asked once (False: not yet)
 
     def add(self, result: ChunkResult, slices: list[SegmentSlice]) -> None:
         """Insert a chunk's new rows, its bookkeeping and its spool positions."""
@@ -112,23 +111,17 @@ class ChunkLoad:
             apply_plan(con, changes)
             create_session_flat(con)
         con.execute("CREATE OR REPLACE TEMP TABLE chunk_new_ids (event_id VARCHAR)")
+        # an erased person never comes back (#13): their ids count as loaded, read once
+        con.execute(f"CREATE OR REPLACE TEMP TABLE chunk_erased AS {ERASED_IDS}")
         for table in EVENT_TABLES:
-            self.rows[table] += insert_new(con, table, result, self.loaded_at,
-                                           erased=self.erased())
+            self.rows[table] += insert_new(con, table, result, self.loaded_at)
         self.rows[SESSION_RECORDDATA] += _insert_recorddata(con, result)
         record_fields(con, result)
         _record_extras(con, result, self.loaded_at)
         record_slices(con, result, slices, self.loaded_at)
         con.execute("DROP TABLE temp.chunk_new_ids")
+        con.execute("DROP TABLE temp.chunk_erased")
         self.chunks += 1
-
-
-    def erased(self) -> str | None:
-        """The SELECT of erased event ids (None: nothing was ever erased), looked up once per
-        transaction: the catalog lookup behind it cost 65 ms, four times a chunk."""
-        if self._erased is False:
-            self._erased = erased_ids_select(self.con)
-        return self._erased if isinstance(self._erased, str) else None
 
     def _add_columns_first(self, adds: list[ColumnChange]) -> None:
         """Commit many new columns ahead of the chunk's rows, COLUMNS_PER_COMMIT at a time.
@@ -160,14 +153,14 @@ def _files(result: ChunkResult, table: str) -> list[str]:
 
 
 def insert_new(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult,
-               loaded_at: datetime, *, erased: str | None) -> int:
+               loaded_at: datetime) -> int:
     """Insert the chunk's rows of one event table whose event_id is not loaded yet (first
     received wins); their ids are added to temp.chunk_new_ids.
 
     The loaded ids a chunk may repeat (`_existing_ids`: the same event days, or a week of
     receipts) are streamed past a hash of the chunk's own ids (the build side of the SEMI
-    JOIN), so the memory follows the chunk, not the days it touches; `erased` is the SELECT
-    of erased ids (an erased person never comes back, #13).
+    JOIN), so the memory follows the chunk, not the days it touches; erased ids
+    (temp.chunk_erased) count as loaded.
     """
     files = _files(result, table)
     if not files:
@@ -175,7 +168,7 @@ def insert_new(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult,
     con.execute("CREATE OR REPLACE TEMP TABLE chunk_rows AS SELECT * FROM "
                 "read_parquet(?, union_by_name = true)", [files])
     existing = " UNION ALL ".join([*_existing_ids(con, table, loaded_at),
-                                   *([erased] if erased else [])])
+                                   "SELECT event_id FROM temp.chunk_erased"])
     con.execute("CREATE OR REPLACE TEMP TABLE new_ids AS SELECT event_id FROM temp.chunk_rows "
                 f"ANTI JOIN (SELECT DISTINCT e.event_id FROM ({existing}) e "
                 "SEMI JOIN temp.chunk_rows c USING (event_id)) seen USING (event_id)")

@@ -14,6 +14,7 @@ import duckdb
 
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
+from warehouse.erasures import LEDGER_DDL
 from warehouse.sql import quote
 from warehouse.views import create_views
 from warehouse.views_reports import DISPOSITION_COLUMNS, DISPOSITIONS
@@ -96,6 +97,7 @@ def schema_statements(*, tz: str, views: dict[str, Any] | None = None) -> list[s
                       "(event_id VARCHAR)")
     statements += [f"CREATE TABLE IF NOT EXISTS {quote(name)} ({columns})"
                    for name, columns in BOOKKEEPING.items()]
+    statements += LEDGER_DDL  # empty until a forget: the loader reads it without asking
     for name, rows in DIMENSIONS.items():
         statements.append(f"CREATE TABLE IF NOT EXISTS {quote(name)} "
                           "(code INTEGER NOT NULL, description VARCHAR NOT NULL)")
