@@ -61,6 +61,7 @@ from warehouse.lakehouse import (
 from warehouse.loader import transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
 from warehouse.privacy import keyed_hash, mask_key
+from warehouse.summaries import mark_deleted
 
 log = logging.getLogger("genius_wh.warehouse.forget")
 
@@ -137,6 +138,7 @@ def _erase(con: duckdb.DuckDBPyConnection, layout: DataLayout, settings: Setting
     stage_edits(layout, edits, erasure)
     con.register("forget_ids", _id_table(ids))
     with transaction(con):
+        mark_deleted(con, "event_id IN (SELECT event_id FROM forget_ids)")
         for table in [*EVENT_TABLES, SESSION_RECORDDATA, "_load_issues"]:
             con.execute(f"DELETE FROM {table} WHERE event_id IN "
                         "(SELECT event_id FROM forget_ids)")

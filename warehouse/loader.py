@@ -29,6 +29,7 @@ from warehouse.erasures import ERASED_IDS
 from warehouse.evolve import ColumnChange, apply_plan, current_value_types, plan_columns
 from warehouse.schema import LOADED_TABLES, create_session_flat
 from warehouse.sql import quote, quote_all
+from warehouse.summaries import mark_loaded
 
 #: Rows without an event time of their own are compared with those received up to this long
 #: before the chunk's earliest event.
@@ -116,6 +117,7 @@ class ChunkLoad:
         for table in EVENT_TABLES:
             self.rows[table] += insert_new(con, table, result, self.loaded_at)
         self.rows[SESSION_RECORDDATA] += _insert_recorddata(con, result)
+        mark_loaded(con, result)  # the summarised days these rows change (views_summaries)
         record_fields(con, result)
         _record_extras(con, result, self.loaded_at)
         record_slices(con, result, slices, self.loaded_at)

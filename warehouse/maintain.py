@@ -3,7 +3,9 @@
 - merges the small Parquet files that frequent small batches write (DuckLake's
   merge_adjacent_files), so a day of 5-second batches does not leave tens of thousands;
 - expires snapshots older than `snapshot_retention_hours` (time travel reaches back that
-  far, no further) and deletes the data files no snapshot needs any more.
+  far, no further) and deletes the data files no snapshot needs any more;
+- summarises the settled and the dirty days of `v_agent_daily`, `v_campaign_daily` and
+  `v_ofcom_compliance` (warehouse/summaries.py), after retention and before the merge.
 
 It writes, so it holds the writer locks: a batch waits for it, never the other way round.
 """
@@ -20,9 +22,12 @@ from genius_wh.gauges import record_ofcom
 from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
 from warehouse.lakehouse import ALIAS, lake_config, open_lake
-from warehouse.loader import tune_writer
+from warehouse.loader import transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
 from warehouse.retention import retain
+from warehouse.schema import view_options
+from warehouse.summaries import refresh
+from warehouse.views import FigureSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +66,7 @@ def _record_ofcom(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> None:
 
 def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainReport:
     retain(con, settings)  # rows, archive days and exports past retention_days (#13)
+    refresh_summaries(con, settings)
     before = data_file_count(con)
     merge_small_files(con)
     crash_point("during-maintain")
@@ -71,6 +77,15 @@ def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainRe
                           ).fetchall()
     return MaintainReport(files_before=before, files_after=data_file_count(con),
                           snapshots_expired=len(expired), files_deleted=len(deleted))
+
+
+def refresh_summaries(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
+    """Summarise the settled and dirty days with the views' settings, in one transaction."""
+    options = view_options(settings)
+    figures = FigureSettings(tz=settings.timezone, **{
+        **options, "ofcom_calltypes": tuple(options["ofcom_calltypes"])})
+    with transaction(con):
+        return refresh(con, figures)
 
 
 #: Files merged by one call, and the largest file merged: bound the memory a merge takes

@@ -32,6 +32,7 @@ from warehouse.lakehouse import ALIAS, lake_config, open_lake
 from warehouse.loader import transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
 from warehouse.sql import quote
+from warehouse.summaries import mark_deleted
 
 
 @dataclass(kw_only=True)
@@ -84,6 +85,7 @@ def _delete_rows(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> dict[str, 
     """Delete every row received before `cutoff`; rows per table."""
     rows: dict[str, int] = {}
     with transaction(con):
+        mark_deleted(con, "received_at < $cutoff", {"cutoff": cutoff})
         found = con.execute(f"DELETE FROM {SESSION_RECORDDATA} WHERE event_id IN (SELECT "
                             "event_id FROM session_ended WHERE received_at < ?)",
                             [cutoff]).fetchone()

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from warehouse import views_agents, views_calls, views_ofcom, views_reports
+from warehouse import views_agents, views_calls, views_ofcom, views_reports, views_summaries
+from warehouse.views_summaries import Summary
 
 DEFAULT_TZ: Final = "Europe/London"
 #: Service-level threshold (seconds in queue) of `v_queue_service`.
@@ -83,31 +84,48 @@ class FigureSettings:
     short_abandon_seconds: float = 5
 
 
-def _literal(tz: str) -> str:
+def tz_literal(tz: str) -> str:
     """A validated time-zone name as a SQL string literal."""
     ZoneInfo(tz)  # raises for an unknown zone
     return "'" + tz.replace("'", "''") + "'"
 
 
-def view_sql(figures: FigureSettings | None = None) -> dict[str, str]:
-    """The SELECT of every view, in creation order."""
+def summaries(figures: FigureSettings | None = None) -> dict[str, Summary]:
+    """The summarised views (`v_<name>`) by name, with these settings baked in."""
     f = figures or FigureSettings()
-    z = _literal(f.tz)
+    found = views_summaries.summaries(
+        tz_literal(f.tz), cap_minutes=f.agent_state_cap_minutes, calltypes=f.ofcom_calltypes,
+        amd_rate=f.amd_false_positive_rate, limit=f.ofcom_limit)
+    return {summary.name: summary for summary in found}
+
+
+def _summarised(figures: FigureSettings, name: str, live: str) -> dict[str, str]:
+    """The full-history definition as `_v_<name>_live`, then the view over the summary."""
+    summary = summaries(figures)[name]
+    return {f"_v_{name}_live": live,
+            f"v_{name}": views_summaries.view_sql(summary, tz_literal(figures.tz))}
+
+
+def view_sql(figures: FigureSettings | None = None) -> dict[str, str]:
+    """The SELECT of every view, in creation order (`_v_*_live`: the full-history
+    definitions of the summarised views)."""
+    f = figures or FigureSettings()
+    z = tz_literal(f.tz)
     return {
         "v_sessions": views_calls.sessions(z),
-        "v_campaign_daily": views_calls.CAMPAIGN_DAILY,
+        **_summarised(f, "campaign_daily", views_calls.campaign_daily()),
         "v_campaign_hourly": views_calls.CAMPAIGN_HOURLY,
         "v_outcome_mix": views_calls.OUTCOME_MIX,
         "v_ofcom_abandoned": views_ofcom.ofcom_abandoned(
             z, f.ofcom_calltypes, f.amd_false_positive_rate, f.ofcom_limit),
-        "v_ofcom_compliance": views_ofcom.ofcom_compliance(
-            f.amd_false_positive_rate, f.ofcom_limit),
+        **_summarised(f, "ofcom_compliance", views_ofcom.ofcom_compliance(
+            f.amd_false_positive_rate, f.ofcom_limit)),
         "v_ofcom_last_24h": views_ofcom.OFCOM_LAST_24H,
         "v_agent_state_classes": views_agents.state_classes(),
         "v_agent_state_intervals": views_agents.state_intervals(f.agent_state_cap_minutes),
         "v_agent_state_15min": views_agents.state_15min(z),
         "v_agent_state_hourly": views_agents.STATE_HOURLY,
-        "v_agent_daily": views_agents.agent_daily(z),
+        **_summarised(f, "agent_daily", views_agents.agent_daily(z)),
         "v_agent_breaks": views_agents.agent_breaks(z),
         "v_agent_scorecard": views_reports.agent_scorecard(z),
         "v_agent_outcomes": views_reports.outcomes("agent"),
@@ -140,10 +158,14 @@ def create_views(
         agent_state_cap_minutes=agent_state_cap_minutes,
         short_abandon_seconds=short_abandon_seconds)
     con.execute(views_reports.DISPOSITIONS_DDL)  # the user's list the views join
+    summarised = summaries(figures)
     for name, select in view_sql(figures).items():
+        if name.removeprefix("v_") in summarised:  # after its _live view, before the view
+            for statement in views_summaries.table_ddl(summarised[name.removeprefix("v_")]):
+                con.execute(statement)
         if name == "v_queue_service":  # the macros read v_sessions, the views read them
             con.execute(views_calls.queue_service_macro(SERVICE_LEVEL_SECONDS,
                                                         short_abandon_seconds))
             con.execute(views_calls.queue_intervals_macro(
-                _literal(tz), SERVICE_LEVEL_SECONDS, short_abandon_seconds))
+                tz_literal(tz), SERVICE_LEVEL_SECONDS, short_abandon_seconds))
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {select}")

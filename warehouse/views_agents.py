@@ -48,11 +48,27 @@ def state_classes() -> str:
     return f"SELECT * FROM (VALUES {rows}) AS t(state, description, state_class)"
 
 
-def state_intervals(cap_minutes: float) -> str:
-    """`v_agent_state_intervals`: one row per state an agent was in, capped."""
-    cap = f"to_microseconds(CAST({float(cap_minutes)} * 60e6 AS BIGINT))"
+def cap_interval(cap_minutes: float) -> str:
+    """The cap as a SQL INTERVAL expression."""
+    return f"to_microseconds(CAST({float(cap_minutes)} * 60e6 AS BIGINT))"
+
+
+#: The warehouse's horizon: the latest state change of any agent (not after now). One
+#: aggregate over two columns, where `max(entered_at) OVER ()` kept every entry in memory.
+HORIZON: Final = """(SELECT least(greatest(
+    max(timestampcurrentstate) FILTER (agent IS NOT NULL AND agentstate IS NOT NULL),
+    max(timestamppreviousstate) FILTER (agent IS NOT NULL AND previousagentstate IS NOT NULL)),
+  now()) FROM agent_activity)"""
+
+
+def state_intervals(cap_minutes: float, entered: str = "") -> str:
+    """`v_agent_state_intervals`: one row per state an agent was in, capped.
+
+    `entered` (a join on the entries `e`) keeps only some entries: the summaries compute the
+    intervals of a few days from the entries within the cap of them."""
+    cap = cap_interval(cap_minutes)
     return f"""
-WITH entries AS (
+WITH all_entries AS (
   SELECT agent, campaign, agentstate AS state, timestampcurrentstate AS entered_at,
     breakreason, event_id, event_timestamp, 0 AS source
   FROM agent_activity
@@ -63,6 +79,7 @@ WITH entries AS (
   FROM agent_activity
   WHERE agent IS NOT NULL AND previousagentstate IS NOT NULL
     AND timestamppreviousstate IS NOT NULL),
+entries AS (SELECT e.* FROM all_entries e {entered}),
 unique_entries AS (
   SELECT * FROM entries
   QUALIFY row_number() OVER (PARTITION BY agent, entered_at, state
@@ -71,7 +88,7 @@ timed AS (
   SELECT *, lead(entered_at) OVER (PARTITION BY agent
                                    ORDER BY entered_at, source DESC, event_timestamp, event_id)
                                    AS left_at,
-    least(max(entered_at) OVER (), now()) AS horizon
+    {HORIZON} AS horizon
   FROM unique_entries)
 SELECT t.agent, t.campaign, t.state, c.description AS state_description, c.state_class,
   t.entered_at AS started_at,
@@ -110,11 +127,13 @@ SELECT agent, campaign, state, state_description, state_class, breakreason, loca
   round(sum(seconds), 3) AS seconds
 FROM v_agent_state_15min GROUP BY ALL"""
 
-def agent_daily(tz: str) -> str:
+def agent_daily(tz: str, intervals: str = "v_agent_state_intervals") -> str:
     """`v_agent_daily`: state time per agent and local day, occupancy and utilisation.
 
     Intervals are cut at local midnights directly (most lie within one day and stay whole),
-    not summed from the quarter-hour pieces: the same seconds at about half the cost."""
+    not summed from the quarter-hour pieces: the same seconds at about half the cost. They
+    are summed as whole microseconds, so a day's figures do not depend on the order of its
+    pieces (a sum of doubles does, in the last digit: the summaries must match exactly)."""
     return f"""
 WITH pieces AS (
   SELECT agent, state, state_class, started_at, ended_at,
@@ -123,21 +142,21 @@ WITH pieces AS (
                 ELSE generate_series(timezone({tz}, started_at)::DATE,
                                      timezone({tz}, ended_at)::DATE,
                                      INTERVAL 1 DAY)::DATE[] END) AS local_day
-  FROM v_agent_state_intervals WHERE state <> 0),
+  FROM {intervals} WHERE state <> 0),
 cut AS (
-  SELECT *, epoch(least(ended_at, timezone({tz}, (local_day + 1)::TIMESTAMP))
-                  - greatest(started_at, timezone({tz}, local_day::TIMESTAMP))) AS seconds
+  SELECT *, epoch_us(least(ended_at, timezone({tz}, (local_day + 1)::TIMESTAMP)))
+            - epoch_us(greatest(started_at, timezone({tz}, local_day::TIMESTAMP))) AS micros
   FROM pieces),
 t AS (
   SELECT agent, local_day,
-    sum(seconds) AS logged_in_seconds,
-    coalesce(sum(seconds) FILTER (state_class = 'idle'), 0) AS waiting_seconds,
-    coalesce(sum(seconds) FILTER (state = 6), 0) AS talking_seconds,
-    coalesce(sum(seconds) FILTER (state = 7), 0) AS wrap_seconds,
-    coalesce(sum(seconds) FILTER (state = 2), 0) AS break_seconds,
-    coalesce(sum(seconds) FILTER (state_class = 'not_ready'), 0) AS not_ready_seconds,
-    coalesce(sum(seconds) FILTER (state_class = 'on_contact'), 0) AS on_contact_seconds
-  FROM cut WHERE seconds > 0 GROUP BY agent, local_day)
+    sum(micros) / 1e6 AS logged_in_seconds,
+    coalesce(sum(micros) FILTER (state_class = 'idle'), 0) / 1e6 AS waiting_seconds,
+    coalesce(sum(micros) FILTER (state = 6), 0) / 1e6 AS talking_seconds,
+    coalesce(sum(micros) FILTER (state = 7), 0) / 1e6 AS wrap_seconds,
+    coalesce(sum(micros) FILTER (state = 2), 0) / 1e6 AS break_seconds,
+    coalesce(sum(micros) FILTER (state_class = 'not_ready'), 0) / 1e6 AS not_ready_seconds,
+    coalesce(sum(micros) FILTER (state_class = 'on_contact'), 0) / 1e6 AS on_contact_seconds
+  FROM cut WHERE micros > 0 GROUP BY agent, local_day)
 SELECT *, on_contact_seconds AS handling_seconds,
   round(on_contact_seconds / nullif(on_contact_seconds + waiting_seconds, 0), 4) AS occupancy,
   round(on_contact_seconds / nullif(logged_in_seconds, 0), 4) AS utilisation

@@ -1,6 +1,6 @@
 """Session, campaign, queue and card-payment views: the SELECTs behind `warehouse.views`.
 
-Every function takes the time zone already as a SQL literal (`views._literal`).
+Every function takes the time zone already as a SQL literal (`views.tz_literal`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,16 @@ def double(value: float) -> str:
     return f"CAST({float(value)!r} AS DOUBLE)"
 
 
-def sessions(tz: str) -> str:
-    """`v_sessions`: every SessionEnded with its local bucket and the flags the rates use."""
+#: When a session started: the time its local day, hour and Ofcom window follow.
+STARTED_AT: Final = "coalesce(timestamplaunched, timestampsessionended, event_timestamp)"
+
+
+def sessions(tz: str, source: str = "session_ended") -> str:
+    """`v_sessions`: every SessionEnded (of `source`) with its local bucket and the flags the
+    rates use."""
     return f"""
 SELECT s.*,
-  coalesce(timestamplaunched, timestampsessionended, event_timestamp) AS started_at,
+  {STARTED_AT} AS started_at,
   timezone({tz}, started_at)::DATE AS local_day,
   date_trunc('hour', timezone({tz}, started_at)) AS local_hour,
   (epoch(timezone({tz}, started_at) - timezone('UTC', started_at)) / 60)::INTEGER
@@ -45,7 +50,7 @@ SELECT s.*,
            false) AS is_late_connect,
   CASE WHEN diallerresult = 10 THEN coalesce(talktime, 0) + coalesce(wraptime, 0) END
     AS handletime
-FROM session_ended s"""
+FROM {source} s"""
 
 
 _CAMPAIGN_MEASURES = """
@@ -63,8 +68,14 @@ _CAMPAIGN_MEASURES = """
   round(avg(handletime) FILTER (is_voice AND is_connect), 2) AS avg_handle_seconds
 FROM v_sessions"""
 
-CAMPAIGN_DAILY: Final = ("SELECT campaign, local_day," + _CAMPAIGN_MEASURES
-                         + " GROUP BY campaign, local_day")
+
+
+def campaign_daily(sessions: str = "v_sessions") -> str:
+    """`v_campaign_daily` over these sessions (the summaries give it a few days of them)."""
+    return ("SELECT campaign, local_day," + _CAMPAIGN_MEASURES.replace("v_sessions", sessions)
+            + " GROUP BY campaign, local_day")
+
+
 CAMPAIGN_HOURLY: Final = ("SELECT campaign, local_day, local_hour, utc_offset_minutes,"
                           + _CAMPAIGN_MEASURES
                           + " GROUP BY campaign, local_day, local_hour, utc_offset_minutes")

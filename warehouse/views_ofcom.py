@@ -18,7 +18,7 @@ from warehouse.views_calls import codes, double
 
 
 def ofcom_abandoned(tz: str, calltypes: tuple[int, ...], amd_rate: float,
-                    limit: float) -> str:
+                    limit: float, sessions: str = "v_sessions") -> str:
     """`v_ofcom_abandoned`: one row per scope and instant with counted calls, rolling 24 h.
 
     Calls at one instant are grouped first, so each row is one instant; a window's total is
@@ -36,7 +36,7 @@ WITH calls AS (
     (is_abandoned OR is_late_connect)::INTEGER AS ab,
     is_late_connect::INTEGER AS late,
     (is_connect AND NOT is_late_connect)::INTEGER AS conn
-  FROM v_sessions WHERE calltype IN ({codes(calltypes)})),
+  FROM {sessions} WHERE calltype IN ({codes(calltypes)})),
 scoped AS (
   SELECT 'campaign' AS scope, * FROM calls
   UNION ALL
@@ -71,7 +71,8 @@ SELECT scope, campaign,
 FROM rolling"""
 
 
-def ofcom_compliance(amd_rate: float, limit: float) -> str:
+def ofcom_compliance(amd_rate: float, limit: float,
+                     abandoned: str = "v_ofcom_abandoned") -> str:
     """`v_ofcom_compliance`: per scope, campaign and local day, the worst rolling window."""
     amd = f"{double(amd_rate)} * sum(connected_calls + late_connects) OVER d"
     return f"""
@@ -85,7 +86,7 @@ SELECT scope, campaign, local_day,
   sum(abandoned_calls + connected_calls) OVER d + {amd} AS day_live,
   day_abandoned / nullif(day_live, 0) AS day_rate,
   {double(limit)} AS ofcom_limit
-FROM v_ofcom_abandoned
+FROM {abandoned}
 WINDOW d AS (PARTITION BY scope, campaign, local_day)
 QUALIFY row_number() OVER (PARTITION BY scope, campaign, local_day
                            ORDER BY rate_24h DESC NULLS LAST, window_end) = 1"""
