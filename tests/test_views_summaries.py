@@ -66,9 +66,9 @@ def _load(settings: Settings, bodies: list[dict[str, Any]]) -> None:
     run_batch(settings)
 
 
-def assert_views_equal_live(data_dir: Path) -> None:
+def assert_views_equal_live(where: Path | Settings) -> None:
     """Each summarised view has the rows, all of them and no more, of its full definition."""
-    with connect(data_dir) as con:
+    with _connect(where) as con:
         for name in SUMMARISED:
             view = con.execute(f"SELECT * FROM v_{name} ORDER BY ALL").fetchall()
             assert view, name
@@ -82,9 +82,13 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0])
 
 
-def summarised_days(data_dir: Path) -> dict[str, int]:
+def _connect(where: Path | Settings) -> duckdb.DuckDBPyConnection:
+    return connect(settings=where) if isinstance(where, Settings) else connect(where)
+
+
+def summarised_days(where: Path | Settings) -> dict[str, int]:
     """Days held in each summary table."""
-    with connect(data_dir) as con:
+    with _connect(where) as con:
         return {name: _one(con, f"SELECT count(DISTINCT local_day) FROM _sum_{name}")
                 for name in SUMMARISED}
 
