@@ -30,6 +30,9 @@ from warehouse_support import make_settings, query
 from genius_wh.tables import EVENT_TABLES
 from orchestration.batch import run_batch
 
+# on one xdist worker with the other CPU-heavy or latency-asserting files, never beside them
+pytestmark = pytest.mark.xdist_group("heavy-or-timed")
+
 EXAMPLES = 10_000
 CLOSERS = re.compile(rb"[}\]]")
 ACTIONS = ["SessionEnded", "AgentActivity", "QueueInfo", "CardPayment", "sessionended", ""]
