@@ -47,6 +47,7 @@ def tune_writer(con: duckdb.DuckDBPyConnection) -> None:
     """Writer settings: bounded memory, no insertion-order buffers (tables are sets)."""
     writer_memory(con, WRITER_MEMORY_MB)
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_external_file_cache = false")  # staging files are read once
 
 
 def writer_memory(con: duckdb.DuckDBPyConnection, megabytes: int) -> None:
@@ -111,18 +112,21 @@ class ChunkLoad:
         if changes:
             apply_plan(con, changes)
             create_session_flat(con)
-        con.execute("CREATE OR REPLACE TEMP TABLE chunk_new_ids (event_id VARCHAR)")
-        # an erased person never comes back (#13): their ids count as loaded, read once
-        con.execute(f"CREATE OR REPLACE TEMP TABLE chunk_erased AS {ERASED_IDS}")
+        # an erased person never comes back (#13): their ids count as loaded
+        erased = con.execute(ERASED_IDS).to_arrow_table()
+        new_ids = []
         for table in EVENT_TABLES:
-            self.rows[table] += insert_new(con, table, result, self.loaded_at)
+            ids = insert_new(con, table, result, self.loaded_at, erased)
+            self.rows[table] += len(ids)
+            new_ids.append(ids)
+        with_rows(con, "CREATE OR REPLACE TEMP TABLE chunk_new_ids AS SELECT event_id FROM rows",
+                  pa.concat_tables(new_ids))
         self.rows[SESSION_RECORDDATA] += _insert_recorddata(con, result)
         mark_loaded(con, result)  # the summarised days these rows change (views_summaries)
         record_fields(con, result)
         _record_extras(con, result, self.loaded_at)
         record_slices(con, result, slices, self.loaded_at)
         con.execute("DROP TABLE temp.chunk_new_ids")
-        con.execute("DROP TABLE temp.chunk_erased")
         self.chunks += 1
 
     def _add_columns_first(self, adds: list[ColumnChange]) -> None:
@@ -154,42 +158,55 @@ def _files(result: ChunkResult, table: str) -> list[str]:
     return [str(path) for path in result.files.get(table, [])]
 
 
+#: A chunk's staging files of one table, as the loader reads them (the files are the
+#: parameter): read where needed, not copied into a temporary table, because a temporary
+#: table dropped inside the load transaction keeps its memory until the commit (a 1M-event
+#: transaction held 100 MiB per 50,000-event chunk that way).
+_CHUNK: Final = "read_parquet(?, union_by_name = true)"
+_NO_IDS: Final = pa.schema([("event_id", pa.string())])
+
+
+def with_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: pa.Table,
+              params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Run `sql`, in which the name `rows` is the Arrow table given.
+
+    DuckDB reads a variable of the calling frame by its name (a replacement scan): unlike a
+    registered view, which stays in the catalog with its data until the transaction ends
+    (6 MiB per 50,000 ids, measured), nothing of it outlives the statement.
+    """
+    return con.execute(sql, params)
+
+
 def insert_new(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult,
-               loaded_at: datetime) -> int:
+               loaded_at: datetime, erased: pa.Table) -> pa.Table:
     """Insert the chunk's rows of one event table whose event_id is not loaded yet (first
-    received wins); their ids are added to temp.chunk_new_ids.
+    received wins) nor `erased`; returns their ids.
 
     The loaded ids a chunk may repeat (`_existing_ids`: the same event days, or a week of
     receipts) are streamed past a hash of the chunk's own ids (the build side of the SEMI
-    JOIN), so the memory follows the chunk, not the days it touches; erased ids
-    (temp.chunk_erased) count as loaded.
+    JOIN), so the memory follows the chunk, not the days it touches.
     """
     files = _files(result, table)
     if not files:
-        return 0
-    con.execute("CREATE OR REPLACE TEMP TABLE chunk_rows AS SELECT * FROM "
-                "read_parquet(?, union_by_name = true)", [files])
-    existing = " UNION ALL ".join([*_existing_ids(con, table, loaded_at),
-                                   "SELECT event_id FROM temp.chunk_erased"])
-    con.execute("CREATE OR REPLACE TEMP TABLE new_ids AS SELECT event_id FROM temp.chunk_rows "
-                f"ANTI JOIN (SELECT DISTINCT e.event_id FROM ({existing}) e "
-                "SEMI JOIN temp.chunk_rows c USING (event_id)) seen USING (event_id)")
+        return _NO_IDS.empty_table()
+    existing = " UNION ALL ".join([*_existing_ids(con, table, files, loaded_at),
+                                   "SELECT event_id FROM rows"])
+    new = with_rows(con, f"SELECT event_id FROM {_CHUNK} ANTI JOIN (SELECT DISTINCT "
+                    f"e.event_id FROM ({existing}) e SEMI JOIN {_CHUNK} c USING (event_id)) "
+                    "seen USING (event_id)", erased, [files, files]).to_arrow_table()
     names = quote_all([name for name, _ in EVENT_TABLES[table]])
-    con.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM temp.chunk_rows "
-                "SEMI JOIN temp.new_ids USING (event_id)")
-    row = con.execute("SELECT count(*) FROM temp.new_ids").fetchone()
-    con.execute("INSERT INTO temp.chunk_new_ids SELECT event_id FROM temp.new_ids")
-    con.execute("DROP TABLE temp.chunk_rows")
-    con.execute("DROP TABLE temp.new_ids")
-    return int(row[0]) if row else 0
+    with_rows(con, f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {_CHUNK} "
+              "SEMI JOIN rows USING (event_id)", new, [files])
+    return new
 
 
-def _existing_ids(con: duckdb.DuckDBPyConnection, table: str, loaded_at: datetime,
-                  ) -> list[str]:
-    """SELECTs of the loaded event_ids a chunk's rows may repeat, each bounded so that the
-    scan prunes every data file outside it (by the catalog's min/max statistics)."""
+def _existing_ids(con: duckdb.DuckDBPyConnection, table: str, files: list[str],
+                  loaded_at: datetime) -> list[str]:
+    """SELECTs of the loaded event_ids a chunk's rows (in `files`) may repeat, each bounded
+    so that the scan prunes every data file outside it (by the catalog's min/max
+    statistics)."""
     column = DEDUPE_TIME[table]
-    row = con.execute("SELECT min(received_at) FROM temp.chunk_rows").fetchone()
+    row = con.execute(f"SELECT min(received_at) FROM {_CHUNK}", [files]).fetchone()
     earliest = row[0] if row and row[0] is not None else loaded_at
     window = _literal_ts(earliest - timedelta(days=DEDUPE_WINDOW_DAYS))
     base = f"SELECT event_id FROM {quote(table)}"
@@ -197,16 +214,17 @@ def _existing_ids(con: duckdb.DuckDBPyConnection, table: str, loaded_at: datetim
         return [f"{base} WHERE received_at >= {window}"]
     col = quote(column)
     selects = [f"{base} WHERE {col} IS NULL AND received_at >= {window}"]
-    for start, end in _day_ranges(con, col):
+    for start, end in _day_ranges(con, col, files):
         selects.append(f"{base} WHERE {col} >= {_literal_ts(start)} "
                        f"AND {col} < {_literal_ts(end)}")
     return selects
 
 
-def _day_ranges(con: duckdb.DuckDBPyConnection, col: str) -> list[tuple[datetime, datetime]]:
+def _day_ranges(con: duckdb.DuckDBPyConnection, col: str, files: list[str],
+                ) -> list[tuple[datetime, datetime]]:
     """UTC day ranges covering the chunk's event times (one range when they are many)."""
     rows = con.execute(f"SELECT DISTINCT CAST(timezone('UTC', {col}) AS DATE) AS d FROM "
-                       f"temp.chunk_rows WHERE {col} IS NOT NULL ORDER BY d").fetchall()
+                       f"{_CHUNK} WHERE {col} IS NOT NULL ORDER BY d", [files]).fetchall()
     days: list[date] = [row[0] for row in rows]
     if not days:
         return []
@@ -231,38 +249,29 @@ def _insert_recorddata(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> i
     names = quote_all(["event_id", *result.recorddata_types])
     row = con.execute(
         f"INSERT INTO {quote(SESSION_RECORDDATA)} ({names}) SELECT {names} FROM "
-        "read_parquet(?, union_by_name = true) SEMI JOIN temp.chunk_new_ids "
-        "USING (event_id)", [files]).fetchone()
+        f"{_CHUNK} SEMI JOIN temp.chunk_new_ids USING (event_id)", [files]).fetchone()
     return int(row[0]) if row else 0
-
-
-def _register(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, Any]]) -> bool:
-    """Register rows as a temporary relation; False when there are none."""
-    if not rows:
-        return False
-    con.register(name, pa.Table.from_pylist(rows))
-    return True
 
 
 def record_fields(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> None:
     """Upsert recorddata_fields (first_seen min, last_seen max, the column's current type)
     as delete + insert of the chunk's fields: DuckLake has no ON CONFLICT."""
-    rows = [{"field": f.field, "column_name": f.column_name, "first_seen": f.first_seen,
-             "last_seen": f.last_seen} for f in result.fields]
-    if not _register(con, "chunk_fields", rows):
+    if not result.fields:
         return
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE merged_fields AS SELECT c.field, c.column_name, "
+    fields = pa.Table.from_pylist([{"field": f.field, "column_name": f.column_name,
+                                    "first_seen": f.first_seen, "last_seen": f.last_seen}
+                                   for f in result.fields])
+    merged = with_rows(
+        con, "SELECT c.field, c.column_name, "
         "coalesce(CASE r.value_type WHEN 'NULL' THEN 'BOOLEAN' ELSE r.value_type END, "
         "'BOOLEAN') AS column_type, least(c.first_seen, f.first_seen) AS first_seen, "
-        "greatest(c.last_seen, f.last_seen) AS last_seen FROM chunk_fields c "
+        "greatest(c.last_seen, f.last_seen) AS last_seen FROM rows c "
         "LEFT JOIN recorddata_fields f USING (field) "
-        "LEFT JOIN _recorddata_columns r ON r.column_name = c.column_name")
-    con.unregister("chunk_fields")
-    con.execute("DELETE FROM recorddata_fields WHERE field IN "
-                "(SELECT field FROM temp.merged_fields)")
-    con.execute("INSERT INTO recorddata_fields SELECT * FROM temp.merged_fields")
-    con.execute("DROP TABLE temp.merged_fields")
+        "LEFT JOIN _recorddata_columns r ON r.column_name = c.column_name",
+        fields).to_arrow_table()
+    with_rows(con, "DELETE FROM recorddata_fields WHERE field IN (SELECT field FROM rows)",
+              merged)
+    with_rows(con, "INSERT INTO recorddata_fields SELECT * FROM rows", merged)
 
 
 def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
@@ -271,23 +280,22 @@ def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
     issues = [{"event_id": i.event_id, "table_name": i.table, "column_name": i.column,
                "value": i.value, "problem": i.problem, "segment": i.segment, "line": i.line,
                "chunk_id": result.chunk_id, "loaded_at": loaded_at} for i in result.issues]
-    if _register(con, "chunk_issues", issues):
+    if issues:
         # a redelivery of an already loaded event does not record its issues again
-        con.execute("INSERT INTO _load_issues SELECT * FROM chunk_issues "
-                    "SEMI JOIN temp.chunk_new_ids USING (event_id)")
-        con.unregister("chunk_issues")
+        with_rows(con, "INSERT INTO _load_issues SELECT * FROM rows "
+                  "SEMI JOIN temp.chunk_new_ids USING (event_id)", pa.Table.from_pylist(issues))
     unknown = [{"action": u.action, "field": u.field, "count": u.count,
                 "first_seen": u.first_seen, "last_seen": u.last_seen}
                for u in result.unknown_fields]
-    if _register(con, "chunk_unknown", unknown):
-        con.execute("INSERT INTO _unknown_fields SELECT * FROM chunk_unknown")
-        con.unregister("chunk_unknown")
+    if unknown:
+        with_rows(con, "INSERT INTO _unknown_fields SELECT * FROM rows",
+                  pa.Table.from_pylist(unknown))
     quarantined = [{"segment": q.segment, "line": q.line, "reason": q.reason,
                     "path": str(q.path), "chunk_id": result.chunk_id, "loaded_at": loaded_at}
                    for q in result.quarantined]
-    if _register(con, "chunk_quarantine", quarantined):
-        con.execute("INSERT INTO _quarantine SELECT * FROM chunk_quarantine")
-        con.unregister("chunk_quarantine")
+    if quarantined:
+        with_rows(con, "INSERT INTO _quarantine SELECT * FROM rows",
+                  pa.Table.from_pylist(quarantined))
 
 
 def record_slices(con: duckdb.DuckDBPyConnection, result: ChunkResult,
