@@ -197,28 +197,37 @@ def child_main(kind: str, args: list[str]) -> None:
         rows = child_dlt(Path(args[0]), Path(args[1]), kind.split(":", 1)[1], int(args[2]))
     seconds = time.perf_counter() - started
     peak = max(sampler.stop(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": peak / 2**20}))
+    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": peak / 2**20,
+                      "pss_mib": sampler.peak_pss / 2**20}))
 
 
 class TreeMemory(threading.Thread):
-    """Samples the RSS of this process plus all its children, summed; keeps the peak."""
+    """Samples the RSS of this process plus all its children, summed, and keeps the peak;
+    and, every 10th sample (reading smaps is slow), the summed PSS: the memory the tree
+    takes from the machine, each shared page (the libraries every process maps) counted
+    once, where the RSS sum counts it in every process."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.peak = 0
+        self.peak_pss = 0
         self.done = threading.Event()
 
     def run(self) -> None:
         import psutil
 
         me = psutil.Process()
+        sample = 0
         while not self.done.wait(0.02):
+            sample += 1
             try:
-                total = me.memory_info().rss + sum(
-                    child.memory_info().rss for child in me.children(recursive=True))
+                tree = [me, *me.children(recursive=True)]
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in tree))
+                if sample % 10 == 0:
+                    self.peak_pss = max(self.peak_pss,
+                                        sum(p.memory_full_info().pss for p in tree))
             except psutil.Error:
                 continue  # a child ended while being read
-            self.peak = max(self.peak, total)
 
     def stop(self) -> int:
         """Stop sampling; the peak in bytes."""
@@ -232,7 +241,7 @@ def _row(name: str, events: int, result: dict[str, Any]) -> str:
         return f"{name:<28} {events:>10,} {'error: ' + str(result['error'])}"
     rate = events / result["seconds"]
     return (f"{name:<28} {events:>10,} {result['seconds']:>9.1f} {rate:>12,.0f} "
-            f"{result['peak_mib']:>10,.0f}")
+            f"{result['peak_mib']:>10,.0f} {result.get('pss_mib', 0):>10,.0f}")
 
 
 def main() -> None:
@@ -273,7 +282,8 @@ def _bench(work: Path, events: int, dlt_events: int, formats: list[str]) -> None
     for fmt in formats:
         results.append((f"dlt duckdb ({fmt})", dlt_events, run_child(
             f"dlt:{fmt}", str(corpus), str(work / f"dlt-{fmt}.duckdb"), str(dlt_events))))
-    print(f"{'contender':<28} {'events':>10} {'seconds':>9} {'events/s':>12} {'peak MiB':>10}")
+    print(f"{'contender':<28} {'events':>10} {'seconds':>9} {'events/s':>12} "
+          f"{'peak MiB':>10} {'PSS MiB':>10}")
     for name, count, result in results:
         print(_row(name, count, result))
     ours = results[0][2]
