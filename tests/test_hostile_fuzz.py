@@ -1,6 +1,6 @@
 """Property-based fuzz of the receiver and the batch (issue #9): at least 10,000 generated
-bodies over real HTTP to the real receiver (its data dir on a tmpfs when there is one), then a
-batch of everything it accepted.
+bodies over real HTTP to the real receiver (four connections at once; its data dir on a tmpfs
+when there is one), then a batch of everything it accepted.
 
 Every answer is 200 or 400 (never a 5xx); every 200 is in the spool exactly once and then in
 the warehouse exactly once; every 400 is in the quarantine byte for byte. The figures are
@@ -15,9 +15,12 @@ import random
 import re
 import shutil
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from queue import Queue
 from typing import Any
 
 import orjson
@@ -34,6 +37,7 @@ from orchestration.batch import run_batch
 pytestmark = pytest.mark.xdist_group("heavy-or-timed")
 
 EXAMPLES = 10_000
+SENDERS = 4  # connections posting at once
 CLOSERS = re.compile(rb"[}\]]")
 ACTIONS = ["SessionEnded", "AgentActivity", "QueueInfo", "CardPayment", "sessionended", ""]
 
@@ -125,33 +129,62 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningReceiver
     shutil.rmtree(base, ignore_errors=True)
 
 
+class Senders:
+    """A few keep-alive connections posting bodies side by side (the receiver answers one
+    while the next is generated and sent), each answer kept with its body."""
+
+    def __init__(self, port: int, count: int) -> None:
+        self.port, self.pool = port, ThreadPoolExecutor(count, thread_name_prefix="fuzz")
+        self.local, self.connections = threading.local(), Queue[http.client.HTTPConnection]()
+        self.answers: list[Future[tuple[bytes, int, dict[str, Any]]]] = []
+
+    def submit(self, raw: bytes) -> None:
+        self.answers.append(self.pool.submit(self._post, raw))
+
+    def _post(self, raw: bytes) -> tuple[bytes, int, dict[str, Any]]:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                                timeout=60)
+            self.connections.put(conn)
+        conn.request("POST", "/", body=raw, headers={"Genius-Webhook-Token": "fuzz-token"})
+        answer = conn.getresponse()
+        return raw, answer.status, orjson.loads(answer.read())
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        while not self.connections.empty():
+            self.connections.get().close()
+
+
+@pytest.mark.timeout(900)  # minutes of CPU work: on a busy machine it outlasts 300 s
 def test_no_body_gets_a_5xx_or_is_kept_nowhere(server: RunningReceiver) -> None:
     data = server.data_dir
     accepted: Counter[str] = Counter()
     figures = Counter[str]()
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    senders = Senders(server.port, SENDERS)
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(raw_body())
     def post(raw: bytes) -> None:
-        conn.request("POST", "/", body=raw, headers={"Genius-Webhook-Token": "fuzz-token"})
-        answer = conn.getresponse()
-        status, message = answer.status, orjson.loads(answer.read())
+        senders.submit(raw)
+
+    try:
+        post()
+        answers = [answer.result() for answer in senders.answers]
+    finally:
+        senders.close()
+    for raw, status, message in answers:
         figures["tried"] += 1
         assert status in (200, 400), (status, message, raw[:200])
         if status == 200:
             figures["accepted"] += 1
             accepted[message["event_id"]] += 1
-            return
+            continue
         figures["quarantined"] += 1
         name = message["error"].rsplit("kept in quarantine/", 1)[1].rstrip(")")
         assert (data / "quarantine" / name).read_bytes() == raw
-
-    try:
-        post()
-    finally:
-        conn.close()
     spooled = Counter(record["event_id"] for record in spool_records(data))
     print(f"\nfuzz over HTTP: {figures['tried']} bodies tried, {figures['accepted']} accepted "
           f"(in the spool once each), {figures['quarantined']} quarantined (byte for byte), "
