@@ -1,10 +1,9 @@
 """Shared fixtures: real data directories, a real receiver subprocess, and (once per
 session, for the several-machines tests) a real PostgreSQL and a real S3 store.
 
-The suite runs on pytest-xdist workers (`-n 2 --dist loadgroup`, pyproject.toml): a file's
-tests stay together on one worker, so its module fixtures are built once, unless the file
-names a group (`pytestmark = pytest.mark.xdist_group(...)`) that it shares with other files.
-Session fixtures are per worker: each one keeps its data in its own temp folder."""
+The suite runs on two pytest-xdist workers (`-n 2 --dist load`, pyproject.toml): session
+fixtures start once per worker, each in its own temp folder, and a file's module fixtures
+at most once per worker."""
 
 from __future__ import annotations
 
@@ -14,14 +13,6 @@ from pathlib import Path
 import pytest
 from receiver_support import RunningReceiver, start_receiver
 from servers_support import Postgres, S3Store, ServerUnavailable, start_postgres, start_s3
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give every test without an xdist group its file as group (as `--dist loadfile`
-    would), so the groups files name can span several files."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.partition("::")[0]))
 
 
 @pytest.fixture

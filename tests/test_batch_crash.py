@@ -13,7 +13,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from warehouse_support import (
     BASE_TIME,
     REPO,
@@ -27,9 +26,6 @@ from warehouse_support import (
 from genius_wh.layout import DataLayout
 from orchestration.batch import run_batch
 from orchestration.nightly import export_date
-
-# on one xdist worker with the other CPU-heavy or latency-asserting files, never beside them
-pytestmark = pytest.mark.xdist_group("heavy-or-timed")
 
 KILLS = 10
 CHUNK = 150

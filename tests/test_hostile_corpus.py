@@ -14,9 +14,6 @@ import orjson
 import pytest
 from receiver_support import DATA, RunningReceiver, quarantined, spool_records, start_receiver
 
-# on one xdist worker with the other CPU-heavy or latency-asserting files, never beside them
-pytestmark = pytest.mark.xdist_group("heavy-or-timed")
-
 CORPUS = sorted((DATA / "hostile").glob("*.json"))
 TOKEN = {"Genius-Webhook-Token": "hostile-token"}
 

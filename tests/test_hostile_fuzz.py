@@ -33,9 +33,6 @@ from warehouse_support import make_settings, query
 from genius_wh.tables import EVENT_TABLES
 from orchestration.batch import run_batch
 
-# on one xdist worker with the other CPU-heavy or latency-asserting files, never beside them
-pytestmark = pytest.mark.xdist_group("heavy-or-timed")
-
 EXAMPLES = 10_000
 SENDERS = 4  # connections posting at once
 CLOSERS = re.compile(rb"[}\]]")

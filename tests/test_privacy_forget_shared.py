@@ -22,9 +22,6 @@ from warehouse.forget import forget
 from warehouse.forgetmatch import make_target
 from warehouse.lakehouse import lake_config, setup_statements
 
-# one PostgreSQL and one S3 store for these files (session servers start once per xdist worker)
-pytestmark = pytest.mark.xdist_group("postgres-and-s3")
-
 
 @pytest.fixture
 def shared_settings(tmp_path: Path, postgres_server: Postgres, s3_store: S3Store,

@@ -18,9 +18,6 @@ from receiver_support import (
     wait_until,
 )
 
-# on one xdist worker with the other CPU-heavy or latency-asserting files, never beside them
-pytestmark = pytest.mark.xdist_group("heavy-or-timed")
-
 TOKEN = {"Genius-Webhook-Token": "real-token"}
 AGENT = b'{"action": "AgentActivity", "agentactivity": {"agent": "a%d", "agentstate": 0}}'
 DRIBBLERS = 500

@@ -24,9 +24,6 @@ from orchestration.pipeline import memory_limit, transform_executor
 from orchestration.scheduler import Job, run_in_child
 from warehouse.lakehouse import lake_config, open_lake
 
-# on one xdist worker with the other CPU-heavy or latency-asserting files, never beside them
-pytestmark = pytest.mark.xdist_group("heavy-or-timed")
-
 
 def _job_children(server: RunningReceiver) -> list[psutil.Process]:
     """The scheduler's job processes: the children of the server's forkserver."""

@@ -31,9 +31,6 @@ from genius_wh.settings import Settings, load_settings
 from warehouse import connect
 from warehouse.lakehouse import WarehouseUnavailable, lake_config, setup_statements
 
-# one PostgreSQL and one S3 store for these files (session servers start once per xdist worker)
-pytestmark = pytest.mark.xdist_group("postgres-and-s3")
-
 #: The table each of mixed_bodies' four actions lands in (body n has action n % 4).
 TABLES = ("session_ended", "agent_activity", "queue_info", "card_payment")
 #: Events in machine A's backlog per round of the kill test (a load of ~1-3 s here).
