@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from test_several_machines import SharedWarehouse, shared  # noqa: F401 (the fixture)
 from test_views_summaries import (
     DAYS,
@@ -21,8 +20,6 @@ from test_views_summaries import (
 )
 
 from warehouse.maintain import maintain
-
-pytestmark = pytest.mark.xdist_group("postgres-and-s3")
 
 
 def test_late_events_loaded_by_another_machine_are_counted_at_once(
