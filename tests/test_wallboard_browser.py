@@ -190,7 +190,9 @@ def test_the_page_shows_the_warehouse_figures_and_follows_new_events_without_rel
     after = shown(browser, SHOWN_OFFERED)
     assert after and all(after[q] > before[q] for q in before)
     assert browser.evaluate("window.notReloaded") is True
-    assert browser.evaluate("document.getElementById('clock').textContent").startswith("11:0")
+    # a poll between the load and the clock's move shows the new figures at 10:00: the next
+    # one shows 11:00
+    wait_for(browser, "document.getElementById('clock').textContent.startsWith('11:0')")
     assert "STALE" not in browser.evaluate("document.getElementById('freshness').textContent")
 
     wide = browser.screenshot(screenshots / "wallboard-1920x1080.png", 1920, 1080)
