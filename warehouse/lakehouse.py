@@ -107,10 +107,16 @@ def extensions(config: LakeConfig) -> list[str]:
 
 def attach_sql(config: LakeConfig, *, read_only: bool, as_of: datetime | None = None,
                create: bool = False) -> str:
-    """The ATTACH statement of this warehouse (what any DuckDB client runs)."""
-    options: list[str] = []
-    if create:
-        options.append(f"DATA_PATH {_literal(config.data_path)}")
+    """The ATTACH statement of this warehouse (what any DuckDB client runs).
+
+    The data path is always given, and overrides the one the catalog was created with: the
+    catalog keeps it as an absolute path, so a data dir moved or restored elsewhere would
+    otherwise go on reading, writing and deleting files in the old place (its files are
+    kept relative to the data path).
+    """
+    options = [f"DATA_PATH {_literal(config.data_path)}"]
+    if not create:
+        options.append("OVERRIDE_DATA_PATH true")
     if not read_only:
         options.append("DATA_INLINING_ROW_LIMIT 0")  # not kept by the catalog: every time
     if not config.shared:
