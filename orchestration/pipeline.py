@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
 from pathlib import Path
@@ -92,6 +92,13 @@ class Tally:
         self.events += result.events
         self.quarantined += len(result.quarantined)
         self.issues += len(result.issues)
+
+    def add_committed(self, results: Iterable[ChunkResult], rows: dict[str, int]) -> None:
+        """Count the chunks of one committed transaction and the new rows it holds."""
+        for result in results:
+            self.add(result)
+        for table, count in rows.items():
+            self.rows[table] += count
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,11 +255,8 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
 def _ending(tally: Tally, done: list[tuple[Prepared, ChunkResult]],
             rows: dict[str, int]) -> Tally:
     """The totals `tally` will hold once the open transaction (`done`, `rows`) commits."""
-    ending = Tally(rows={table: tally.rows[table] + rows.get(table, 0) for table in tally.rows},
-                   chunks=tally.chunks, events=tally.events, quarantined=tally.quarantined,
-                   issues=tally.issues, oldest=tally.oldest)
-    for _, result in done:
-        ending.add(result)
+    ending = replace(tally, rows=dict(tally.rows))
+    ending.add_committed((result for _, result in done), rows)
     return ending
 
 
@@ -264,10 +268,7 @@ def event_failure(exc: BaseException) -> bool:
 def _count(tally: Tally, done: list[tuple[Prepared, ChunkResult]], rows: dict[str, int],
            committed: Callable[[list[Prepared]], None]) -> None:
     """Count committed chunks, hand them to `committed`, remove their staging files."""
-    for _, result in done:
-        tally.add(result)
-    for table, count in rows.items():
-        tally.rows[table] += count
+    tally.add_committed((result for _, result in done), rows)
     crash_point("after-commit")
     committed([chunk for chunk, _ in done])
     for _, result in done:
@@ -312,9 +313,7 @@ def _load_split(con: duckdb.DuckDBPyConnection, transformer: Transformer,
                 raise
             _load_split(con, transformer, part, again, tally)
             continue
-        tally.add(result)
-        for table, count in load.rows.items():
-            tally.rows[table] += count
+        tally.add_committed([result], load.rows)
         discard_files(result)
 
 
