@@ -18,7 +18,14 @@ import duckdb
 
 from genius_wh.chunkresult import ChunkResult
 from warehouse.views import FigureSettings, summaries, tz_literal
-from warehouse.views_summaries import SOURCE_TIMES, Summary, dirty_days, marks_before, rows_sql
+from warehouse.views_summaries import (
+    SOURCE_TIMES,
+    Summary,
+    covered,
+    dirty_days,
+    marks_before,
+    rows_sql,
+)
 
 #: The days `refresh` computes: (first_day, last_day), NULL when unbounded.
 SPANS_TABLE = "_refresh_spans"
@@ -91,7 +98,7 @@ def _refresh_one(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str) -> i
     settled: date | None = row[0] if row else None
     if settled is None:
         return 0
-    table = f"_sum_{summary.name}"
+    table = summary.table
     state = con.execute("SELECT max(through_day) FROM _summary_state WHERE summary = ? AND "
                         "digest = ?", [summary.name, summary.digest]).fetchone()
     through: date | None = state[0] if state else None
@@ -119,11 +126,8 @@ def _refresh_one(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str) -> i
 def _summarise(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str,
                spans: list[tuple[date | None, date]]) -> None:
     """Replace the summary's rows of these days by the rows computed from the tables."""
-    table = f"_sum_{summary.name}"
     con.execute(f"DELETE FROM {SPANS}")
     con.executemany(f"INSERT INTO {SPANS} VALUES (?, ?)", spans)
-    con.execute(f"DELETE FROM {table} s WHERE EXISTS (SELECT 1 FROM {SPANS} p WHERE "
-                "s.local_day >= coalesce(p.first_day, s.local_day) AND s.local_day <= "
-                "p.last_day)")
-    con.execute(f"INSERT INTO {table} SELECT * FROM ({rows_sql(summary, tz, SPANS)}) "
+    con.execute(f"DELETE FROM {summary.table} s WHERE {covered('s', SPANS)}")
+    con.execute(f"INSERT INTO {summary.table} SELECT * FROM ({rows_sql(summary, tz, SPANS)}) "
                 "WHERE local_day IS NOT NULL")

@@ -42,6 +42,11 @@ class Summary:
     settled: str  # the last day that no new row of now can change (SQL DATE)
 
     @property
+    def table(self) -> str:
+        """Its summary table."""
+        return f"_sum_{self.name}"
+
+    @property
     def digest(self) -> str:
         """The SQL (settings included) its summary rows were computed with."""
         return hashlib.sha256(self.rows.encode()).hexdigest()[:16]
@@ -87,7 +92,7 @@ DIRTY_DDL: Final = ("CREATE TABLE IF NOT EXISTS _summary_dirty (source VARCHAR N
 def table_ddl(summary: Summary) -> list[str]:
     """The summary's (empty) table and its forgotten state: run when the views are made."""
     return [STATE_DDL, DIRTY_DDL,
-            f"CREATE OR REPLACE TABLE _sum_{summary.name} AS "
+            f"CREATE OR REPLACE TABLE {summary.table} AS "
             f"SELECT * FROM _v_{summary.name}_live WHERE false",
             f"DELETE FROM _summary_state WHERE summary = '{summary.name}'"]
 
@@ -140,7 +145,7 @@ live_spans AS (
     NULL::DATE AS last_day FROM clean
   UNION ALL
   SELECT day, day FROM ({dirty_days(summary, tz)}) d, clean WHERE d.day <= clean.through)
-SELECT * FROM _sum_{summary.name} s WHERE NOT {covered('s', 'live_spans')}
+SELECT * FROM {summary.table} s WHERE NOT {covered('s', 'live_spans')}
 UNION ALL
 {rows_sql(summary, tz, 'live_spans')}"""
 
