@@ -182,3 +182,30 @@ def test_rebuild_gives_the_same_views_before_and_after_maintain(
     assert min(summarised_days(settings.data_dir).values()) > 0
     assert {name: query(settings.data_dir, f"SELECT * FROM v_{name} ORDER BY ALL")
             for name in SUMMARISED} == before
+
+
+def test_the_live_part_reads_only_the_rows_its_days_depend_on(
+        settings: Settings, bodies: list[dict[str, Any]], tmp_path: Path) -> None:
+    """After `maintain`, `v_agent_daily` scans agent_activity's entries only from the
+    last day and the cap before it, not the whole history (the cost of the view follows
+    what is live, not how much is loaded)."""
+    _load(settings, bodies)
+    maintain(settings)
+    assert summarised_days(settings.data_dir)["agent_daily"] == 4
+    profile = tmp_path / "profile.json"
+    with connect(settings.data_dir) as con:
+        total = _one(con, "SELECT count(*) FROM agent_activity")
+        con.execute("PRAGMA enable_profiling = 'json'")
+        con.execute(f"PRAGMA profiling_output = '{profile}'")
+        con.execute("SELECT * FROM v_agent_daily").fetchall()
+        con.execute("PRAGMA disable_profiling")
+    scans = []
+    nodes = [orjson.loads(profile.read_bytes())]
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.get("children", []))
+        info = node.get("extra_info", {})
+        if info.get("Table") == "agent_activity" and "event_id" in info.get("Projections", []):
+            scans.append(int(node["operator_cardinality"]))
+    assert len(scans) == 2, scans  # the entries of the current and of the previous state
+    assert all(0 < rows < total / 2 for rows in scans), (scans, total)
