@@ -221,10 +221,17 @@ def open_lake(config: LakeConfig, *, read_only: bool, as_of: datetime | None = N
 _WRITER_BASES: dict[tuple[str, ...], duckdb.DuckDBPyConnection] = {}
 
 
-def _bare(config: LakeConfig) -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB with the warehouse's extensions (and S3 secret) loaded."""
-    con = duckdb.connect(config={"autoinstall_known_extensions": False,
-                                 "autoload_known_extensions": False})
+def _bare(config: LakeConfig, *, writer: bool = False) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB with the warehouse's extensions (and S3 secret) loaded.
+
+    A writer's keeps no insertion order: its tables are sets, and the lake's row groups
+    close at a size in bytes (schema.LAKE_OPTIONS), which DuckDB refuses otherwise."""
+    options: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False}
+    if writer:
+        options["preserve_insertion_order"] = False
+    con = duckdb.connect(config=options)
     try:
         for statement in setup_statements(config):
             con.execute(statement)
@@ -238,7 +245,7 @@ def _writer_base(config: LakeConfig) -> duckdb.DuckDBPyConnection:
     key = tuple(setup_statements(config))
     base = _WRITER_BASES.get(key)
     if base is None:
-        base = _WRITER_BASES[key] = _bare(config)
+        base = _WRITER_BASES[key] = _bare(config, writer=True)
     return base
 
 

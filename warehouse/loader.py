@@ -44,9 +44,8 @@ WRITER_MEMORY_MB: Final = 512
 
 
 def tune_writer(con: duckdb.DuckDBPyConnection) -> None:
-    """Writer settings: bounded memory, no insertion-order buffers (tables are sets)."""
+    """Writer settings: bounded memory (a writer keeps no insertion order: lakehouse._bare)."""
     writer_memory(con, WRITER_MEMORY_MB)
-    con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_external_file_cache = false")  # staging files are read once
 
 

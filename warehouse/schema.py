@@ -15,6 +15,7 @@ import duckdb
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.erasures import LEDGER_DDL
+from warehouse.lakehouse import ALIAS
 from warehouse.sql import quote
 from warehouse.views import create_views
 from warehouse.views_reports import DISPOSITION_COLUMNS, DISPOSITIONS
@@ -90,9 +91,17 @@ class _Recorder:
         return self
 
 
+#: DuckLake options of the warehouse (kept in its catalog, so every writer uses them).
+#: A row group closes at 16 MB of buffered data rather than at 122,880 rows: a writer holds
+#: one row group per file it writes, and a wide session_recorddata chunk's was ~60 MiB (the
+#: 1M-event batch's loader: 430 -> 358 MiB peak RSS, same speed; measured 2026-12-02).
+LAKE_OPTIONS: Final = (("parquet_row_group_size_bytes", "16MB"),)
+
+
 def schema_statements(*, tz: str, views: dict[str, Any] | None = None) -> list[str]:
     """Every CREATE of the fixed schema: tables, dimensions and analytics views (pure)."""
-    statements = [table_ddl(name) for name in EVENT_TABLES]
+    statements = [f"CALL {ALIAS}.set_option('{name}', '{value}')" for name, value in LAKE_OPTIONS]
+    statements += [table_ddl(name) for name in EVENT_TABLES]
     statements.append(f"CREATE TABLE IF NOT EXISTS {quote(SESSION_RECORDDATA)} "
                       "(event_id VARCHAR)")
     statements += [f"CREATE TABLE IF NOT EXISTS {quote(name)} ({columns})"
