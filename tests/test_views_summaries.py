@@ -27,6 +27,8 @@ from warehouse.forget import forget
 from warehouse.forgetmatch import make_target
 from warehouse.maintain import maintain
 from warehouse.retention import apply_retention
+from warehouse.summaries import weekly_spans
+from warehouse.views import FigureSettings, summaries, tz_literal
 
 SUMMARISED = ("agent_daily", "campaign_daily", "ofcom_compliance")
 #: Friday 23 to Tuesday 27 October 2026 (the clocks go back on Sunday 25th), a fifth of
@@ -40,7 +42,10 @@ def bodies() -> list[dict[str, Any]]:
     """Five days of simulated traffic, plus a state that runs across midnight."""
     simulated = model_events(count=30000, seed=5, tz=ZoneInfo("Europe/London"))[::5]
     return [*simulated, _activity("night1", 3, "2026-10-23T23:10:00+01:00"),
-            _activity("night1", 6, "2026-10-24T00:20:00+01:00")]
+            _activity("night1", 6, "2026-10-24T00:20:00+01:00"),
+            # across the midnight between two summary weeks (summaries.weekly_spans)
+            _activity("night2", 3, "2026-10-25T23:30:00+00:00"),
+            _activity("night2", 6, "2026-10-26T00:40:00+00:00")]
 
 
 def _activity(agent: str, state: int, at: str) -> dict[str, Any]:
@@ -209,3 +214,25 @@ def test_the_live_part_reads_only_the_rows_its_days_depend_on(
             scans.append(int(node["operator_cardinality"]))
     assert len(scans) == 2, scans  # the entries of the current and of the previous state
     assert all(0 < rows < total / 2 for rows in scans), (scans, total)
+
+
+def test_a_first_summary_is_computed_a_week_at_a_time(
+        settings: Settings, bodies: list[dict[str, Any]]) -> None:
+    """Spans end with each local week (Monday to Sunday) that has rows and together cover
+    every day: 23-25 October (Friday to Sunday) then 26-27 (Monday, Tuesday)."""
+    _load(settings, bodies)
+    summary = summaries(FigureSettings(tz="Europe/London"))["agent_daily"]
+    last = datetime(2026, 10, 27, tzinfo=UTC).date()
+    with connect(settings.data_dir) as con:
+        spans = weekly_spans(con, summary, tz_literal("Europe/London"), None, last)
+        later = weekly_spans(con, summary, tz_literal("Europe/London"),
+                             datetime(2026, 10, 24, tzinfo=UTC).date(), last)
+        empty = weekly_spans(con, summary, tz_literal("Europe/London"),
+                             datetime(2027, 1, 1, tzinfo=UTC).date(),
+                             datetime(2027, 1, 31, tzinfo=UTC).date())
+    monday = datetime(2026, 10, 26, tzinfo=UTC).date()
+    sunday = monday - timedelta(days=1)
+    assert spans == [(None, sunday), (monday, last)]
+    assert later == [(datetime(2026, 10, 24, tzinfo=UTC).date(), sunday), (monday, last)]
+    assert empty == [(datetime(2027, 1, 1, tzinfo=UTC).date(),
+                      datetime(2027, 1, 31, tzinfo=UTC).date())]

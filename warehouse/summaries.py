@@ -105,22 +105,48 @@ def _refresh_one(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str) -> i
     spans: list[tuple[date | None, date]]
     if through is None:
         con.execute(f"DELETE FROM {table}")
-        spans = [(None, settled)]
+        spans = weekly_spans(con, summary, tz, None, settled)
     else:
         dirty = con.execute(f"SELECT day FROM ({dirty_days(summary, tz)}) WHERE day <= ?",
                             [min(through, settled)]).fetchall()
         spans = [(day, day) for (day,) in dirty]
         if settled > through:
-            spans.append((through + timedelta(days=1), settled))
+            spans += weekly_spans(con, summary, tz, through + timedelta(days=1), settled)
         con.execute(f"DELETE FROM {table} WHERE local_day > ?", [settled])
-    if spans:
-        _summarise(con, summary, tz, spans)
+    for span in spans:  # one statement per span: its memory follows the span
+        _summarise(con, summary, tz, [span])
     con.execute("DELETE FROM _summary_state WHERE summary = ?", [summary.name])
     con.execute(f"INSERT INTO _summary_state SELECT $name, $digest, $source, $through, "
                 f"{marks_before(summary, tz, '$through::DATE')}, now()",
                 {"name": summary.name, "digest": summary.digest, "source": summary.source,
                  "through": settled})
     return len(spans)
+
+
+def weekly_spans(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str,
+                 first: date | None, last: date) -> list[tuple[date | None, date]]:
+    """The days from `first` (None: all before) to `last` as contiguous spans, each ending
+    with a local week (from Monday) that has rows of the summary's source, the last ending
+    at `last`: the first summary of years of history (or after a long pause) is computed a
+    week at a time, not in one statement over everything, and weeks without rows add no
+    statement of their own (a span reaches back over them)."""
+    times = ", ".join(SOURCE_TIMES[summary.source])
+    low = "" if first is None else f"AND t >= timezone({tz}, $first::TIMESTAMP)"
+    rows = con.execute(
+        f"SELECT DISTINCT CAST(date_trunc('week', timezone({tz}, t)) AS DATE) AS week "
+        f"FROM (SELECT unnest([{times}]) AS t FROM {summary.source}) "
+        f"WHERE t < timezone({tz}, ($last::DATE + 1)::TIMESTAMP) {low} ORDER BY week",
+        {"last": last, **({} if first is None else {"first": first})}).fetchall()
+    spans: list[tuple[date | None, date]] = []
+    start = first
+    for (week,) in rows:
+        end = min(week + timedelta(days=6), last)
+        if start is None or end >= start:
+            spans.append((start, end))
+            start = end + timedelta(days=1)
+    if start is None or start <= last:
+        spans.append((start, last))
+    return spans
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str,
