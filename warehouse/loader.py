@@ -203,28 +203,28 @@ def _existing_ids(con: duckdb.DuckDBPyConnection, table: str, files: list[str],
                   loaded_at: datetime) -> list[str]:
     """SELECTs of the loaded event_ids a chunk's rows (in `files`) may repeat, each bounded
     so that the scan prunes every data file outside it (by the catalog's min/max
-    statistics)."""
+    statistics). The chunk's earliest receipt and its UTC event days come from one read of
+    its files."""
     column = DEDUPE_TIME[table]
-    row = con.execute(f"SELECT min(received_at) FROM {_CHUNK}", [files]).fetchone()
+    col = quote(column) if column is not None else None
+    days = ("NULL" if col is None else
+            f"list_sort(list_distinct(list(CAST(timezone('UTC', {col}) AS DATE))))")
+    row = con.execute(f"SELECT min(received_at), {days} FROM {_CHUNK}", [files]).fetchone()
     earliest = row[0] if row and row[0] is not None else loaded_at
     window = _literal_ts(earliest - timedelta(days=DEDUPE_WINDOW_DAYS))
     base = f"SELECT event_id FROM {quote(table)}"
-    if column is None:
+    if col is None:
         return [f"{base} WHERE received_at >= {window}"]
-    col = quote(column)
     selects = [f"{base} WHERE {col} IS NULL AND received_at >= {window}"]
-    for start, end in _day_ranges(con, col, files):
+    for start, end in _day_ranges(row[1] if row and row[1] else []):
         selects.append(f"{base} WHERE {col} >= {_literal_ts(start)} "
                        f"AND {col} < {_literal_ts(end)}")
     return selects
 
 
-def _day_ranges(con: duckdb.DuckDBPyConnection, col: str, files: list[str],
-                ) -> list[tuple[datetime, datetime]]:
-    """UTC day ranges covering the chunk's event times (one range when they are many)."""
-    rows = con.execute(f"SELECT DISTINCT CAST(timezone('UTC', {col}) AS DATE) AS d FROM "
-                       f"{_CHUNK} WHERE {col} IS NOT NULL ORDER BY d", [files]).fetchall()
-    days: list[date] = [row[0] for row in rows]
+def _day_ranges(days: list[date]) -> list[tuple[datetime, datetime]]:
+    """UTC day ranges covering the chunk's event days, in order (one range when they are
+    many)."""
     if not days:
         return []
     if len(days) > MAX_DEDUPE_DAYS:
