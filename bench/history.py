@@ -4,7 +4,7 @@ Loads N million events (default 5) of the batch bench's mixed traffic in 1M step
 rate of a large contact centre (600,000 events a day, so event and receive times advance
 as they would), then runs `genius-wh maintain` as the scheduler does every 15 minutes. After
 each step it times a 2,000-event batch in a fresh process (wall time,
-peak RSS of the process and its workers, bytes it wrote), measures the data dir without the
+peak RSS of its largest process, bytes it wrote), measures the data dir without the
 raw archive against the archive, counts the warehouse's data files, and times the README's
 example queries over the views. The first row (0 history) is the baseline of the same run.
 
