@@ -199,6 +199,10 @@ def test_the_page_shows_the_warehouse_figures_and_follows_new_events_without_rel
     assert browser.evaluate("document.documentElement.scrollHeight <= innerHeight")
     phone = browser.screenshot(screenshots / "wallboard-390x844.png", 390, 844, mobile=True)
     assert browser.evaluate("document.documentElement.scrollWidth <= innerWidth")  # no sideways
+    # and no table cut at its section's edge: every column, ASA included, is on the screen
+    assert browser.evaluate(
+        "[...document.querySelectorAll('section')].map((s) => s.scrollWidth - s.clientWidth)"
+    ) == [0, 0, 0]
     print(f"screenshots: {wide} {phone}")
     assert wide.stat().st_size > 10_000 and phone.stat().st_size > 10_000
 
