@@ -17,7 +17,6 @@ transactions: what a batch and a rebuild share.
 from __future__ import annotations
 
 import logging
-import os
 import resource
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -232,7 +231,8 @@ def load_stream(con: duckdb.DuckDBPyConnection, chunks: Iterable[Prepared], *, w
 @contextmanager
 def cores_left(con: duckdb.DuckDBPyConnection, workers: int) -> Iterator[None]:
     """DuckDB threads for a load beside `workers` transform processes (transform_executor: more
-    than one means processes): the cores they leave, at least one; put back on leaving.
+    than one means processes): the threads DuckDB would use less the workers, at least one;
+    put back on leaving.
 
     The workers keep their cores busy, so DuckDB's own threads only contend with them: on the
     2-core machine the 1M-event bench's loader took 37 s of CPU with 2 DuckDB threads and
@@ -243,7 +243,7 @@ def cores_left(con: duckdb.DuckDBPyConnection, workers: int) -> Iterator[None]:
         return
     row = con.execute("SELECT current_setting('threads')").fetchone()
     threads = int(row[0]) if row else 1
-    con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) - workers)}")
+    con.execute(f"SET threads = {max(1, threads - workers)}")
     try:
         yield
     finally:

@@ -219,13 +219,16 @@ def test_the_live_part_reads_only_the_rows_its_days_depend_on(
 def test_a_first_summary_is_computed_a_week_at_a_time(
         settings: Settings, bodies: list[dict[str, Any]]) -> None:
     """Spans end with each local week (Monday to Sunday) that has rows and together cover
-    every day: 23-25 October (Friday to Sunday) then 26-27 (Monday, Tuesday)."""
+    every day: 23-25 October (Friday to Sunday) then 26-27 (Monday, Tuesday); fewer than
+    seven days are one span."""
     _load(settings, bodies)
     summary = summaries(FigureSettings(tz="Europe/London"))["agent_daily"]
     last = datetime(2026, 10, 27, tzinfo=UTC).date()
     with connect(settings.data_dir) as con:
         spans = weekly_spans(con, summary, tz_literal("Europe/London"), None, last)
         later = weekly_spans(con, summary, tz_literal("Europe/London"),
+                             datetime(2026, 10, 19, tzinfo=UTC).date(), last)
+        short = weekly_spans(con, summary, tz_literal("Europe/London"),
                              datetime(2026, 10, 24, tzinfo=UTC).date(), last)
         empty = weekly_spans(con, summary, tz_literal("Europe/London"),
                              datetime(2027, 1, 1, tzinfo=UTC).date(),
@@ -233,6 +236,7 @@ def test_a_first_summary_is_computed_a_week_at_a_time(
     monday = datetime(2026, 10, 26, tzinfo=UTC).date()
     sunday = monday - timedelta(days=1)
     assert spans == [(None, sunday), (monday, last)]
-    assert later == [(datetime(2026, 10, 24, tzinfo=UTC).date(), sunday), (monday, last)]
+    assert later == [(datetime(2026, 10, 19, tzinfo=UTC).date(), sunday), (monday, last)]
+    assert short == [(datetime(2026, 10, 24, tzinfo=UTC).date(), last)]  # under a week: one
     assert empty == [(datetime(2027, 1, 1, tzinfo=UTC).date(),
                       datetime(2027, 1, 31, tzinfo=UTC).date())]

@@ -129,7 +129,10 @@ def weekly_spans(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str,
     with a local week (from Monday) that has rows of the summary's source, the last ending
     at `last`: the first summary of years of history (or after a long pause) is computed a
     week at a time, not in one statement over everything, and weeks without rows add no
-    statement of their own (a span reaches back over them)."""
+    statement of their own (a span reaches back over them). Fewer than seven days are one
+    span, without reading the source (the usual refresh: a day settled since the last)."""
+    if first is not None and (last - first).days < 7:
+        return [(first, last)]  # the usual refresh: a day or two settled since the last
     times = ", ".join(SOURCE_TIMES[summary.source])
     low = "" if first is None else f"AND t >= timezone({tz}, $first::TIMESTAMP)"
     rows = con.execute(
