@@ -128,8 +128,9 @@ def json_depth(obj: Any) -> int:
         depth += 1
         below: list[Any] = []
         for value in level:
-            children = value.values() if type(value) is dict else value
-            below.extend(child for child in children if type(child) in _CONTAINERS)
+            for child in value.values() if type(value) is dict else value:
+                if type(child) in _CONTAINERS:
+                    below.append(child)
         level = below
     return depth
 
@@ -137,14 +138,16 @@ def json_depth(obj: Any) -> int:
 _CONTAINERS = (dict, list)  # exactly what orjson.loads makes
 
 
-def recorddata_values(body: dict[str, Any]) -> list[tuple[Any, int]]:
+def recorddata_values(body: dict[str, Any]) -> list[tuple[Any, int, bool]]:
     """Each `recorddata` (any case) at the top of the body or in a top-level object, with the
-    depth it sits at; JSON text is parsed (text that is not JSON is left as it is)."""
-    found: list[tuple[Any, int]] = []
+    depth it sits at and whether it was JSON text, which is parsed (text that is not JSON is
+    left as it is)."""
+    found: list[tuple[Any, int, bool]] = []
     for holder, depth in [(body, 1), *((v, 2) for v in body.values() if isinstance(v, dict))]:
         for key, value in holder.items():
             if key.lower() == "recorddata":
-                found.append((_parsed_text(value), depth))
+                parsed = _parsed_text(value)
+                found.append((parsed, depth, parsed is not value))
     return found
 
 
@@ -159,21 +162,22 @@ def _parsed_text(value: Any) -> Any:
 
 
 def body_depth(body: dict[str, Any],
-               found: list[tuple[Any, int]] | None = None) -> int:
+               found: list[tuple[Any, int, bool]] | None = None) -> int:
     """The body's nesting depth, counting JSON text sent as `recorddata` as what it holds
-    (`found`: its `recorddata_values`, when already known)."""
+    (`found`: its `recorddata_values`, when already known; a recorddata object is part of
+    the body's own depth already)."""
     values = recorddata_values(body) if found is None else found
-    inner = [depth + json_depth(value) for value, depth in values
-             if isinstance(value, dict | list)]
+    inner = [depth + json_depth(value) for value, depth, was_text in values
+             if was_text and isinstance(value, dict | list)]
     return max([json_depth(body), *inner])
 
 
 def recorddata_field_count(body: dict[str, Any],
-                           found: list[tuple[Any, int]] | None = None) -> int:
+                           found: list[tuple[Any, int, bool]] | None = None) -> int:
     """How many recorddata fields the body carries: object members, or key/value pairs of an
     array (`{"key": k, "value": v}` and `[k, v]` count 1, `{k: v, …}` one per member)."""
     total = 0
-    for value, _ in recorddata_values(body) if found is None else found:
+    for value, _, _ in recorddata_values(body) if found is None else found:
         if isinstance(value, dict):
             total += len(value)
         elif isinstance(value, list):
