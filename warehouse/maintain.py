@@ -81,11 +81,8 @@ def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainRe
 
 def refresh_summaries(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
     """Summarise the settled and dirty days with the views' settings, in one transaction."""
-    options = view_options(settings)
-    figures = FigureSettings(tz=settings.timezone, **{
-        **options, "ofcom_calltypes": tuple(options["ofcom_calltypes"])})
     with transaction(con):
-        return refresh(con, figures)
+        return refresh(con, FigureSettings(tz=settings.timezone, **view_options(settings)))
 
 
 #: Files merged by one call, and the largest file merged: bound the memory a merge takes
