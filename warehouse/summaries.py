@@ -113,8 +113,8 @@ def _refresh_one(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str) -> i
         if settled > through:
             spans += weekly_spans(con, summary, tz, through + timedelta(days=1), settled)
         con.execute(f"DELETE FROM {table} WHERE local_day > ?", [settled])
-    for span in spans:  # one statement per span: its memory follows the span
-        _summarise(con, summary, tz, [span])
+    for week in _by_week(spans):  # one statement a week: its memory follows the week
+        _summarise(con, summary, tz, week)
     con.execute("DELETE FROM _summary_state WHERE summary = ?", [summary.name])
     con.execute(f"INSERT INTO _summary_state SELECT $name, $digest, $source, $through, "
                 f"{marks_before(summary, tz, '$through::DATE')}, now()",
@@ -132,7 +132,7 @@ def weekly_spans(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str,
     statement of their own (a span reaches back over them). Fewer than seven days are one
     span, without reading the source (the usual refresh: a day settled since the last)."""
     if first is not None and (last - first).days < 7:
-        return [(first, last)]  # the usual refresh: a day or two settled since the last
+        return [(first, last)]
     times = ", ".join(SOURCE_TIMES[summary.source])
     low = "" if first is None else f"AND t >= timezone({tz}, $first::TIMESTAMP)"
     rows = con.execute(
@@ -150,6 +150,16 @@ def weekly_spans(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str,
     if start is None or start <= last:
         spans.append((start, last))
     return spans
+
+
+def _by_week(spans: list[tuple[date | None, date]]) -> list[list[tuple[date | None, date]]]:
+    """The spans grouped by the local week (from Monday) they start in: the dirty days of
+    one week are summarised in one statement, each week apart from the others."""
+    weeks: dict[date | None, list[tuple[date | None, date]]] = {}
+    for first, last in spans:
+        monday = None if first is None else first - timedelta(days=first.weekday())
+        weeks.setdefault(monday, []).append((first, last))
+    return list(weeks.values())
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, summary: Summary, tz: str,
