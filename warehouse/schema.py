@@ -95,9 +95,7 @@ class _Recorder:
 #: A row group closes at 16 MB of buffered data rather than at 122,880 rows: a writer holds
 #: one row group per file it writes, and a wide session_recorddata chunk's was ~60 MiB (the
 #: 1M-event batch's loader: 430 -> 358 MiB peak RSS, same speed; measured 2026-12-02).
-#: Files DuckLake writes (copies, merges) are zstd, as the staging files it adopts are
-#: (warehouse/adopt.py): a merged 1M-event lake 148 -> 136 MB, the merge as fast.
-LAKE_OPTIONS: Final = (("parquet_row_group_size_bytes", "16MB"), ("parquet_compression", "zstd"))
+LAKE_OPTIONS: Final = (("parquet_row_group_size_bytes", "16MB"),)
 
 
 def schema_statements(*, tz: str, views: dict[str, Any] | None = None) -> list[str]:
