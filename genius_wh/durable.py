@@ -90,16 +90,6 @@ def replace_durably(source: Path, target: Path) -> Path:
     return target
 
 
-def link_durably(source: Path, target: Path) -> Path:
-    """Give a finished (fsynced) file a second name, in a folder created if need be, and
-    fsync that folder, so the name survives a power cut; the first name stays."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)  # the leftover of an attempt that did not commit
-    os.link(source, target)
-    fsync_path(target.parent)
-    return target
-
-
 def _hidden_temp(path: Path) -> Path:
     """A temporary name beside `path`, hidden and unique per process and thread."""
     return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")

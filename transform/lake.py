@@ -14,14 +14,11 @@ from genius_wh.widening import NULL
 from transform.files import AtomicFile, atomic_file
 from transform.recordcolumns import RecorddataColumns
 
-#: Arrow type of each DuckDB type name used in genius_wh.tables and for recorddata: the lake
-#: column's own type, because the lake may adopt a staging file as it is
-#: (warehouse/adopt.py). JSON is Parquet's JSON type (DuckLake maps a JSON column from no
-#: other), and a column that held only nulls is BOOLEAN, as in the lake.
+#: Arrow type of each DuckDB type name used in genius_wh.tables and for recorddata.
 ARROW_TYPES: Final[dict[str, pa.DataType]] = {
-    "VARCHAR": pa.string(), "JSON": pa.json_(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
+    "VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
     "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    NULL: pa.bool_(),
+    NULL: pa.null(),
 }
 #: Cells per record batch of session_recorddata: bounds memory for very wide chunks.
 _CELLS_PER_BATCH: Final = 2_000_000

@@ -8,9 +8,7 @@
   redelivery carries the same event object, hence the same time), so the cost follows the
   chunk, not the history; tables whose events have no time of their own are compared with
   the rows received in the DEDUPE_WINDOW_DAYS before the chunk's events;
-- session_recorddata rows load only for the session_ended rows that were new;
-- when all of a table's staged rows are new, the staging files themselves become the lake's
-  data files (warehouse/adopt.py) instead of being copied.
+- session_recorddata rows load only for the session_ended rows that were new.
 """
 
 from __future__ import annotations
@@ -27,15 +25,8 @@ import pyarrow as pa
 from genius_wh.chunkresult import ChunkResult
 from genius_wh.segments import SegmentSlice
 from genius_wh.tables import DEDUPE_TIME, EVENT_TABLES, SESSION_RECORDDATA
-from warehouse.adopt import Adopter
 from warehouse.erasures import ERASED_IDS
-from warehouse.evolve import (
-    ColumnChange,
-    apply_plan,
-    current_value_types,
-    physical_type,
-    plan_columns,
-)
+from warehouse.evolve import ColumnChange, apply_plan, current_value_types, plan_columns
 from warehouse.schema import LOADED_TABLES, create_session_flat
 from warehouse.sql import quote, quote_all
 from warehouse.summaries import mark_loaded
@@ -108,7 +99,6 @@ class ChunkLoad:
         # transaction's end (_add_columns_first): a later failure does not roll them back
         self.committed = 0
         self.committed_rows = dict(self.rows)
-        self.adopter = Adopter(con)
 
     def add(self, result: ChunkResult, slices: list[SegmentSlice]) -> None:
         """Insert a chunk's new rows, its bookkeeping and its spool positions."""
@@ -123,15 +113,14 @@ class ChunkLoad:
             create_session_flat(con)
         # an erased person never comes back (#13): their ids count as loaded
         erased = con.execute(ERASED_IDS).to_arrow_table()
-        new_ids = {table: insert_new(con, table, result, self.loaded_at, erased, self.adopter)
-                   for table in EVENT_TABLES}
-        for table, ids in new_ids.items():
+        new_ids = []
+        for table in EVENT_TABLES:
+            ids = insert_new(con, table, result, self.loaded_at, erased)
             self.rows[table] += len(ids)
+            new_ids.append(ids)
         with_rows(con, "CREATE OR REPLACE TEMP TABLE chunk_new_ids AS SELECT event_id FROM rows",
-                  pa.concat_tables(new_ids.values()))
-        sessions_new = len(new_ids["session_ended"]) == result.rows.get("session_ended", 0)
-        self.rows[SESSION_RECORDDATA] += _insert_recorddata(
-            con, result, self.adopter if sessions_new else None)
+                  pa.concat_tables(new_ids))
+        self.rows[SESSION_RECORDDATA] += _insert_recorddata(con, result)
         mark_loaded(con, result)  # the summarised days these rows change (views_summaries)
         record_fields(con, result)
         _record_extras(con, result, self.loaded_at)
@@ -149,7 +138,6 @@ class ChunkLoad:
         """
         con = self.con
         con.execute("COMMIT")
-        self.adopter.committed()
         self.committed, self.committed_rows = self.chunks, dict(self.rows)
         for start in range(0, len(adds), COLUMNS_PER_COMMIT):
             with transaction(con):
@@ -160,16 +148,9 @@ class ChunkLoad:
 
 @contextmanager
 def loading(con: duckdb.DuckDBPyConnection, *, loaded_at: datetime) -> Iterator[ChunkLoad]:
-    """ONE transaction for the chunks added to the ChunkLoad; committed on leaving (the
-    staging files it adopted are removed from the lake's folder if it does not commit)."""
-    load = ChunkLoad(con, loaded_at)
-    try:
-        with transaction(con):
-            yield load
-    except BaseException:
-        load.adopter.discard()
-        raise
-    load.adopter.committed()
+    """ONE transaction for the chunks added to the ChunkLoad; committed on leaving."""
+    with transaction(con):
+        yield ChunkLoad(con, loaded_at)
 
 
 def _files(result: ChunkResult, table: str) -> list[str]:
@@ -196,10 +177,9 @@ def with_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: pa.Table,
 
 
 def insert_new(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult,
-               loaded_at: datetime, erased: pa.Table, adopter: Adopter) -> pa.Table:
+               loaded_at: datetime, erased: pa.Table) -> pa.Table:
     """Insert the chunk's rows of one event table whose event_id is not loaded yet (first
-    received wins) nor `erased`; returns their ids. When all of them are new, the lake
-    adopts the staging files instead (they have the table's columns and types).
+    received wins) nor `erased`; returns their ids.
 
     The loaded ids a chunk may repeat (`_existing_ids`: the same event days, or a week of
     receipts) are streamed past a hash of the chunk's own ids (the build side of the SEMI
@@ -213,8 +193,6 @@ def insert_new(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult,
     new = with_rows(con, f"SELECT event_id FROM {_CHUNK} ANTI JOIN (SELECT DISTINCT "
                     f"e.event_id FROM ({existing}) e SEMI JOIN {_CHUNK} c USING (event_id)) "
                     "seen USING (event_id)", erased, [files, files]).to_arrow_table()
-    if len(new) == result.rows.get(table) and adopter.adopt(table, files):
-        return new
     names = quote_all([name for name, _ in EVENT_TABLES[table]])
     with_rows(con, f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {_CHUNK} "
               "SEMI JOIN rows USING (event_id)", new, [files])
@@ -262,31 +240,16 @@ def _literal_ts(moment: datetime) -> str:
     return f"TIMESTAMPTZ '{moment.isoformat()}'"
 
 
-def _insert_recorddata(con: duckdb.DuckDBPyConnection, result: ChunkResult,
-                       adopter: Adopter | None) -> int:
-    """Insert the recorddata rows of the session_ended rows that were new in this chunk;
-    with an `adopter` (all were new), the lake adopts the files if they have the lake's
-    columns, each with the lake column's type (the chunk's values may need less than the lake
-    holds, and a chunk has only the fields its sessions sent)."""
+def _insert_recorddata(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> int:
+    """Insert the recorddata rows of the session_ended rows that were new in this chunk."""
     files = _files(result, SESSION_RECORDDATA)
     if not files:
         return 0
-    if adopter is not None and _same_types(current_value_types(con), result.recorddata_types) \
-            and adopter.adopt(SESSION_RECORDDATA, files):
-        return result.rows[SESSION_RECORDDATA]
     names = quote_all(["event_id", *result.recorddata_types])
     row = con.execute(
         f"INSERT INTO {quote(SESSION_RECORDDATA)} ({names}) SELECT {names} FROM "
         f"{_CHUNK} SEMI JOIN temp.chunk_new_ids USING (event_id)", [files]).fetchone()
     return int(row[0]) if row else 0
-
-
-def _same_types(lake: dict[str, str], chunk: dict[str, str]) -> bool:
-    """The same columns with the same column types. A file without one of the lake's
-    columns is never adopted: DuckLake 1.5.5 (`allow_missing`) then counts that column's
-    missing values as non-null (`count(col)`, `col IS NOT NULL`)."""
-    return lake.keys() == chunk.keys() and all(
-        physical_type(lake[column]) == physical_type(kind) for column, kind in chunk.items())
 
 
 def record_fields(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> None:

@@ -4,8 +4,6 @@
   merge_adjacent_files), so a day of 5-second batches does not leave tens of thousands;
 - expires snapshots older than `snapshot_retention_hours` (time travel reaches back that
   far, no further) and deletes the data files no snapshot needs any more;
-- deletes the files in the lake's folder that no snapshot references, a day after they were
-  written (warehouse/adopt.py: a staging file adopted by a batch killed before its commit);
 - summarises the settled and the dirty days of `v_agent_daily`, `v_campaign_daily` and
   `v_ofcom_compliance` (warehouse/summaries.py), after retention and before the merge.
 
@@ -23,7 +21,6 @@ from genius_wh.durable import crash_point
 from genius_wh.gauges import record_ofcom
 from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
-from warehouse.adopt import delete_orphans
 from warehouse.lakehouse import ALIAS, lake_config, open_lake
 from warehouse.loader import transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
@@ -78,9 +75,8 @@ def _housekeep(con: duckdb.DuckDBPyConnection, settings: Settings) -> MaintainRe
                           [cutoff]).fetchall()
     deleted = con.execute(f"CALL ducklake_cleanup_old_files({ALIAS!r}, cleanup_all => true)"
                           ).fetchall()
-    orphans = delete_orphans(con)  # adopted by a batch killed before its commit
     return MaintainReport(files_before=before, files_after=data_file_count(con),
-                          snapshots_expired=len(expired), files_deleted=len(deleted) + orphans)
+                          snapshots_expired=len(expired), files_deleted=len(deleted))
 
 
 def refresh_summaries(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
