@@ -41,6 +41,9 @@ CONNECTION_LIMIT = 2000
 SPARE_DESCRIPTORS = 256
 #: How often the serve loop looks for connections whose request headers are overdue.
 SWEEP_SECONDS = 0.5
+#: On stopping, how long the request threads get to finish what they serve (a request's
+#: access line is written once its answer has gone out, on the thread that served it).
+FINISH_SECONDS = 5
 
 
 def run_server(settings: Settings, *, host: str, port: int,
@@ -74,6 +77,10 @@ def run_server(settings: Settings, *, host: str, port: int,
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        # waitress's single-socket server does not wait for its (daemon) request threads on
+        # close: without this a request answered just before the signal could lose its
+        # access line; requests queued but not started are cancelled
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=FINISH_SECONDS)
         server.close()
         state.close()
         log.info("receiver stopped; open spool segment sealed")
