@@ -49,3 +49,18 @@ def test_two_thousand_new_recorddata_fields_in_one_chunk_load(tmp_path: Path) ->
     assert report.rows_loaded["session_recorddata"] == 5
     assert query(tmp_path, "SELECT count(*) FROM recorddata_fields") == [(2_000,)]
     assert query(tmp_path, "SELECT count(field_4_399) FROM session_recorddata") == [(1,)]
+
+
+def test_hundreds_of_new_fields_load_beside_rows_already_there(tmp_path: Path) -> None:
+    # a first chunk creates the columns at once; later, with rows in the table, hundreds of
+    # new ones go through ADD COLUMN in commits ahead of the chunk's rows
+    write_segment(tmp_path, [session_ended(1, recorddata={"postcode": "G1 1AA"})])
+    run_batch(make_settings(tmp_path))
+    write_segment(tmp_path, [session_ended(n, recorddata={f"extra {n} {k}": k for k in range(150)})
+                             for n in (2, 3)])
+    report = run_batch(make_settings(tmp_path))
+    assert report.rows_loaded["session_recorddata"] == 2
+    assert query(tmp_path, "SELECT count(*) FROM recorddata_fields") == [(301,)]
+    assert query(tmp_path, "SELECT postcode, extra_3_149 FROM session_recorddata "
+                 "ORDER BY postcode NULLS LAST, extra_3_149 NULLS LAST") == [
+        ("G1 1AA", None), (None, 149), (None, None)]

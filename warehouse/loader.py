@@ -26,7 +26,13 @@ from genius_wh.chunkresult import ChunkResult
 from genius_wh.segments import SegmentSlice
 from genius_wh.tables import DEDUPE_TIME, EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.erasures import ERASED_IDS
-from warehouse.evolve import ColumnChange, apply_plan, current_value_types, plan_columns
+from warehouse.evolve import (
+    ColumnChange,
+    apply_plan,
+    current_value_types,
+    holds_rows,
+    plan_columns,
+)
 from warehouse.schema import LOADED_TABLES, create_session_flat
 from warehouse.sql import quote, quote_all
 from warehouse.summaries import mark_loaded
@@ -105,7 +111,7 @@ class ChunkLoad:
         con = self.con
         changes = plan_columns(current_value_types(con), result.recorddata_types)
         adds = [change for change in changes if change.is_add]
-        if len(adds) > COLUMNS_PER_COMMIT:
+        if len(adds) > COLUMNS_PER_COMMIT and holds_rows(con):  # (an empty table: at once)
             self._add_columns_first(adds)
             changes = [change for change in changes if not change.is_add]
         if changes:
