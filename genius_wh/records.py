@@ -142,12 +142,21 @@ def recorddata_values(body: dict[str, Any]) -> list[tuple[Any, int, bool]]:
     """Each `recorddata` (any case) at the top of the body or in a top-level object, with the
     depth it sits at and whether it was JSON text, which is parsed (text that is not JSON is
     left as it is)."""
+    # the length first rules out almost every key without lower-casing it (no character
+    # lower-cases to more than one but "İ", and "recorddata" has no "i")
     found: list[tuple[Any, int, bool]] = []
-    for holder, depth in [(body, 1), *((v, 2) for v in body.values() if isinstance(v, dict))]:
+    nested = []
+    for key, value in body.items():
+        if len(key) == 10 and key.lower() == "recorddata":
+            parsed = _parsed_text(value)
+            found.append((parsed, 1, parsed is not value))
+        if type(value) is dict:
+            nested.append(value)
+    for holder in nested:
         for key, value in holder.items():
-            if key.lower() == "recorddata":
+            if len(key) == 10 and key.lower() == "recorddata":
                 parsed = _parsed_text(value)
-                found.append((parsed, depth, parsed is not value))
+                found.append((parsed, 2, parsed is not value))
     return found
 
 

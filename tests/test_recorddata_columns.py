@@ -14,6 +14,7 @@ import pytest
 from genius_wh.records import encode_record, make_record
 from genius_wh.segments import whole_segment
 from transform import ChunkResult, transform_chunk
+from transform.chunk import RECORDDATA_ROWS_ALONE
 from transform.recordcolumns import RecorddataColumns
 
 NOON = datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
@@ -38,7 +39,10 @@ def transform(tmp_path: Path, recorddatas: list[Any],
 
 
 def table(result: ChunkResult) -> pa.Table:
-    return pa.concat_tables(pq.read_table(p) for p in result.files["session_recorddata"])
+    """The chunk's session_recorddata files as one table, as the loader reads them (union by
+    name: a file has the columns its events send)."""
+    return pa.concat_tables((pq.read_table(p) for p in result.files["session_recorddata"]),
+                            promote_options="default")
 
 
 def by_event(result: ChunkResult) -> list[dict[str, Any]]:
@@ -128,11 +132,24 @@ def test_3000_distinct_fields_across_records_each_row_keeps_its_own(tmp_path: Pa
     assert sum(v is not None for v in rows[7].values()) == 11
 
 
-def test_every_date_file_has_every_column_of_the_chunk(tmp_path: Path) -> None:
+def test_each_date_has_its_files_with_the_columns_their_events_send(tmp_path: Path) -> None:
     result = transform(tmp_path, [{"A": 1}, {"B": "x"}], step=timedelta(hours=14))
-    assert len(result.files["session_recorddata"]) == 2
-    for path in result.files["session_recorddata"]:
-        assert pq.read_schema(path).names == ["event_id", "a", "b"]
+    assert [pq.read_schema(p).names for p in result.files["session_recorddata"]] == [
+        ["event_id", "a"], ["event_id", "b"]]
+    assert [p.parent.name for p in result.files["session_recorddata"]] == [
+        "date=2026-06-01", "date=2026-06-02"]
+
+
+def test_a_large_group_has_a_file_of_its_own_and_small_ones_share_one(tmp_path: Path) -> None:
+    recorddatas = ([{"Postcode": f"G{n}", "Balance": n} for n in range(RECORDDATA_ROWS_ALONE)]
+                   + [{"Tariff": "A"}, {"Tariff": "B", "Region": "North"}])
+    result = transform(tmp_path, recorddatas)
+    assert [pq.read_schema(p).names for p in result.files["session_recorddata"]] == [
+        ["event_id", "postcode", "balance"], ["event_id", "tariff", "region"]]
+    rows = by_event(result)
+    assert rows[RECORDDATA_ROWS_ALONE + 1]["region"] == "North"
+    assert rows[RECORDDATA_ROWS_ALONE]["region"] is None and rows[0]["balance"] == 0
+    assert table(result).num_rows == RECORDDATA_ROWS_ALONE + 2
 
 
 def test_bad_recorddata_elements_are_load_issues_and_good_ones_load(tmp_path: Path) -> None:
@@ -163,7 +180,8 @@ def test_rows_written_in_slices_keep_every_value_in_its_row(max_cells: int) -> N
         expected[f"e{n}"] = {"a": data.get("A"), "b": data.get("B"), "c": data.get("C")}
     found = {}
     step = max(1, max_cells // 3)
-    for piece in columns.slices(day, max_cells):
+    (groups,) = columns.files(day, min_rows_alone=100)
+    for piece in columns.slices(groups, max_cells):
         assert len(piece.event_ids) <= step
         for index, event_id in enumerate(piece.event_ids):
             assert all(len(values) == len(piece.event_ids) for values in piece.columns.values())

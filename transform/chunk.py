@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from genius_wh.chunkresult import ChunkResult, LoadIssue, QuarantinedLine, UnknownField
 from genius_wh.records import check_bounds, encode_record
@@ -28,6 +28,13 @@ class Bounds:
     max_recorddata_fields: int = 2000
 
 
+#: A group of events sending the same recorddata fields (typically a campaign) gets a
+#: session_recorddata file of its own, with only its columns, from this many rows; smaller
+#: groups share one. The loader reads them as one table (union by name), and neither side
+#: handles the other campaigns' columns as nulls: on the batch bench's 12 campaigns (463
+#: columns, ~40 each) a 50,000-event chunk's CPU fell ~7% (best of 6: 2.24 -> 2.09 s) and
+#: the loader's recorddata inserts of 1M events 14.0 -> 11.8 s (measured 2026-12-02).
+RECORDDATA_ROWS_ALONE: Final = 500
 #: Every table a chunk can write, in a stable order.
 TABLES = (*EVENT_TABLES, SESSION_RECORDDATA)
 
@@ -116,9 +123,12 @@ class ChunkBuilder:
         """
         files: dict[str, list[Path]] = {table: [] for table in TABLES}
         for day in sorted(self.recorddata.groups):
-            path = lake_path(self.lake_dir, SESSION_RECORDDATA, day, self.chunk_id)
-            write_recorddata(path, self.recorddata, day)
-            files[SESSION_RECORDDATA].append(path)
+            pieces = self.recorddata.files(day, RECORDDATA_ROWS_ALONE)
+            for number, groups in enumerate(pieces):
+                path = lake_path(self.lake_dir, SESSION_RECORDDATA, day,
+                                 f"{self.chunk_id}-{number}")
+                write_recorddata(path, self.recorddata, groups)
+                files[SESSION_RECORDDATA].append(path)
         for (table, _day), rows in sorted(self.tables.items()):
             rows.commit()
             files[table].append(rows.path)

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from genius_wh.tables import Columns
 from genius_wh.widening import NULL
 from transform.files import AtomicFile, atomic_file
-from transform.recordcolumns import RecorddataColumns
+from transform.recordcolumns import FieldGroup, RecorddataColumns
 
 #: Arrow type of each DuckDB type name used in genius_wh.tables and for recorddata.
 ARROW_TYPES: Final[dict[str, pa.DataType]] = {
@@ -84,13 +84,14 @@ class RowsWriter:
             self._file.discard()
 
 
-def write_recorddata(path: Path, columns: RecorddataColumns, day: date) -> None:
-    """Write one date's session_recorddata with every chunk column, in slices, atomically."""
-    types = columns.types
+def write_recorddata(path: Path, columns: RecorddataColumns, groups: list[FieldGroup]) -> None:
+    """Write these groups' session_recorddata rows with the columns they send, in slices,
+    atomically."""
+    types = columns.columns_of(groups)
     schema = pa.schema([("event_id", pa.string())]
                        + [(name, ARROW_TYPES[kind]) for name, kind in types.items()])
     with atomic_file(path) as handle, pq.ParquetWriter(handle, schema, **_PARQUET) as writer:
-        for piece in columns.slices(day, _CELLS_PER_BATCH):
+        for piece in columns.slices(groups, _CELLS_PER_BATCH):
             size = len(piece.event_ids)
             arrays = [pa.array(piece.event_ids, type=pa.string())]
             for name, kind in types.items():

@@ -111,12 +111,27 @@ class RecorddataColumns:
         for groups in self.groups.values():
             yield from groups.values()
 
-    def slices(self, day: date, max_cells: int) -> Iterator[Slice]:
-        """The date's rows, group after group, converted to the chunk's column types."""
+    def files(self, day: date, min_rows_alone: int) -> list[list[FieldGroup]]:
+        """The date's groups, as they go into files: each group of at least `min_rows_alone`
+        rows alone (a file with only its own columns, not every other campaign's as nulls),
+        the smaller ones together."""
+        groups = list(self.groups.get(day, {}).values())
+        alone = [[group] for group in groups if len(group.event_ids) >= min_rows_alone]
+        rest = [group for group in groups if len(group.event_ids) < min_rows_alone]
+        return [*alone, rest] if rest else alone
+
+    def columns_of(self, groups: list[FieldGroup]) -> dict[str, str]:
+        """Column -> type of the columns these groups send, in the chunk's column order."""
+        sent = {column for group in groups for column in self.positions(group.names)}
+        return {column: kind for column, kind in self.types.items() if column in sent}
+
+    def slices(self, groups: list[FieldGroup], max_cells: int) -> Iterator[Slice]:
+        """The groups' rows, group after group, converted to the chunk's column types, at
+        most `max_cells` cells of their columns a slice."""
         types = self.types
-        step = max(1, max_cells // max(1, len(types)))
+        step = max(1, max_cells // max(1, len(self.columns_of(groups))))
         pending = Slice([], {})
-        for group in self.groups.get(day, {}).values():
+        for group in groups:
             columns = {column: _convert(group.column_values(places), types[column])
                        for column, places in self.positions(group.names).items()}
             start, total = 0, len(group.event_ids)
