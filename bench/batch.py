@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/batch.py                 # 1 million events, dlt at 100k
     .venv/bin/python bench/batch.py --events 200000 --dlt-events 20000
+    .venv/bin/python bench/batch.py --baseline /tmp/old --baseline-python /tmp/old-venv/bin/python
 
 Each contender runs in its own child process; we report events/s and the peak memory of
-that child and all its own children together (our transform workers), sampled every 20 ms.
+that child and all its own children together (our transform workers), sampled every 20 ms
+from the bench's own process. With `--baseline`, ours runs against an earlier commit's code
+(a checkout, with its own environment when its dependencies differ), paired round by round.
 
 Three DuckDB ceilings run on the same lines: `read_json` into one table as DuckDB infers it
 (with more than 200 distinct recorddata keys it makes recorddata one MAP column), and the
@@ -17,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,8 +123,12 @@ def generate(spool_ready: Path, events: int, seed: int = 1, *, first_event: int 
 def child_ours(data_dir: Path) -> int:
     """Spool -> queryable warehouse through run_batch; returns rows in the event tables."""
     from genius_wh.settings import load_settings
-    from orchestration.batch import run_batch
     from warehouse import connect
+
+    try:
+        from orchestration.batch import run_batch
+    except ImportError:  # a --baseline checkout from before orchestration/ (pre-DuckLake)
+        from warehouse.batch import run_batch  # type: ignore[no-redef]
 
     run_batch(load_settings(data_dir=data_dir))
     with connect(data_dir) as con:
@@ -175,19 +184,34 @@ def child_dlt(spool: Path, db: Path, file_format: str, events: int) -> int:
     return events
 
 
-def run_child(kind: str, *args: str) -> dict[str, Any]:
-    """Run one contender in a fresh process; returns seconds, rows and peak RSS (MiB)."""
-    out = subprocess.run([sys.executable, __file__, "--child", kind, *args], cwd=REPO,
-                         capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+def run_child(kind: str, *args: str, python: str = sys.executable,
+              baseline: Path | None = None) -> dict[str, Any]:
+    """Run one contender in a fresh process; returns seconds, rows and the peak memory of
+    its process tree (MiB), sampled from here so the measuring costs the contender nothing.
+
+    With `baseline` (a checkout of an earlier commit, run by its own `python`), "ours" is
+    that checkout's code, driven by this same script and this same sampler.
+    """
+    env = dict(os.environ)
+    if baseline is not None:
+        env["PYTHONPATH"] = str(baseline)  # ahead of the editable install's finder
+    child = subprocess.Popen([python, __file__, "--child", kind, *args],
+                             cwd=baseline or REPO, env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sampler = TreeMemory(child.pid)
+    sampler.start()
+    out, err = child.communicate()
+    sampler.stop()
+    if child.returncode != 0:
+        return {"error": err.strip().splitlines()[-1] if err.strip() else "failed"}
+    result = dict(json.loads(out.strip().splitlines()[-1]))
+    result["peak_mib"] = max(sampler.peak, result.pop("self_peak")) / 2**20
+    result["pss_mib"] = sampler.peak_pss / 2**20
+    return result
 
 
 def child_main(kind: str, args: list[str]) -> None:
     """Entry point inside the child: time one contender and print JSON."""
-    sampler = TreeMemory()
-    sampler.start()
     started = time.perf_counter()
     if kind == "ours":
         rows = child_ours(Path(args[0]))
@@ -196,19 +220,21 @@ def child_main(kind: str, args: list[str]) -> None:
     else:
         rows = child_dlt(Path(args[0]), Path(args[1]), kind.split(":", 1)[1], int(args[2]))
     seconds = time.perf_counter() - started
-    peak = max(sampler.stop(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": peak / 2**20,
-                      "pss_mib": sampler.peak_pss / 2**20}))
+    print(json.dumps({"seconds": seconds, "rows": rows, "self_peak":
+                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
 class TreeMemory(threading.Thread):
-    """Samples the RSS of this process plus all its children, summed, and keeps the peak;
-    and, every 10th sample (reading smaps is slow), the summed PSS: the memory the tree
-    takes from the machine, each shared page (the libraries every process maps) counted
-    once, where the RSS sum counts it in every process."""
+    """Samples the RSS of a process plus all its children, summed, and keeps the peak; and,
+    every 10th sample (reading smaps is slow), the summed PSS: the memory the tree takes
+    from the machine, each shared page (the libraries every process maps) counted once,
+    where the RSS sum counts it in every process. It runs in the bench's own process, so
+    the measured one pays nothing for it (sampled from inside, the 1M-event batch ran
+    slower: the sampler took the loader's interpreter lock every 20 ms)."""
 
-    def __init__(self) -> None:
+    def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
+        self.pid = pid
         self.peak = 0
         self.peak_pss = 0
         self.done = threading.Event()
@@ -216,18 +242,21 @@ class TreeMemory(threading.Thread):
     def run(self) -> None:
         import psutil
 
-        me = psutil.Process()
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
         sample = 0
         while not self.done.wait(0.02):
             sample += 1
             try:
-                tree = [me, *me.children(recursive=True)]
+                tree = [root, *root.children(recursive=True)]
                 self.peak = max(self.peak, sum(p.memory_info().rss for p in tree))
                 if sample % 10 == 0:
                     self.peak_pss = max(self.peak_pss,
                                         sum(p.memory_full_info().pss for p in tree))
             except psutil.Error:
-                continue  # a child ended while being read
+                continue  # a process ended while being read
 
     def stop(self) -> int:
         """Stop sampling; the peak in bytes."""
@@ -251,6 +280,12 @@ def main() -> None:
     parser.add_argument("--dlt-events", type=int, default=100_000)
     parser.add_argument("--dlt-formats", default="default,parquet",
                         help="dlt loader file formats to run, comma-separated ('' for none)")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="also run ours from this checkout of an earlier commit, paired "
+                        "round by round with the current code (no ceilings then)")
+    parser.add_argument("--baseline-python", default=sys.executable,
+                        help="the interpreter of the baseline's own environment")
+    parser.add_argument("--rounds", type=int, default=3, help="paired rounds (--baseline)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
@@ -258,21 +293,61 @@ def main() -> None:
         return
     work = Path(tempfile.mkdtemp(prefix="genius-bench-"))
     try:
-        formats = [f for f in options.dlt_formats.split(",") if f]
-        _bench(work, options.events, options.dlt_events, formats)
+        if options.baseline is not None:
+            _paired(work, options.events, options.baseline.resolve(), options.baseline_python,
+                    options.rounds)
+        else:
+            formats = [f for f in options.dlt_formats.split(",") if f]
+            _bench(work, options.events, options.dlt_events, formats)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _bench(work: Path, events: int, dlt_events: int, formats: list[str]) -> None:
+def _corpus(work: Path, events: int) -> Path:
     started = time.perf_counter()
-    spool = work / "data" / "spool" / "ready"
-    generate(spool, events)
     corpus = work / "corpus"
-    shutil.copytree(spool, corpus)
+    generate(corpus, events)
     print(f"generated {events:,} events in {time.perf_counter() - started:.1f} s "
           f"({sum(p.stat().st_size for p in corpus.iterdir()) / 2**20:,.0f} MiB of spool)")
-    results = [("ours (spool -> DuckDB)", events, run_child("ours", str(work / "data"))),
+    return corpus
+
+
+def _fresh_data_dir(work: Path, corpus: Path, name: str) -> Path:
+    data = work / name
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(corpus, data / "spool" / "ready")
+    return data
+
+
+def _paired(work: Path, events: int, baseline: Path, python: str, rounds: int) -> None:
+    """Ours against the baseline checkout on the same corpus, alternating which goes first,
+    each on a fresh data dir; every run's row, then the medians and their ratio."""
+    corpus = _corpus(work, events)
+    runs: dict[str, list[dict[str, Any]]] = {"ours": [], "baseline": []}
+    for round_number in range(rounds):
+        order = ["ours", "baseline"] if round_number % 2 == 0 else ["baseline", "ours"]
+        for side in order:
+            data = _fresh_data_dir(work, corpus, side)
+            result = (run_child("ours", str(data)) if side == "ours" else
+                      run_child("ours", str(data), python=python, baseline=baseline))
+            runs[side].append(result)
+            print(_row(f"{side}, round {round_number + 1}", events, result), flush=True)
+    medians = {side: {key: statistics.median(r[key] for r in results)
+                      for key in ("seconds", "peak_mib", "pss_mib")}
+               for side, results in runs.items() if all("error" not in r for r in results)}
+    for side, median in medians.items():
+        print(_row(f"{side}, median", events, median))
+    if len(medians) == 2:
+        ours, base = medians["ours"], medians["baseline"]
+        print(f"ours / baseline: time {ours['seconds'] / base['seconds']:.2f}x, "
+              f"peak RSS {ours['peak_mib'] / base['peak_mib']:.2f}x, "
+              f"PSS {ours['pss_mib'] / base['pss_mib']:.2f}x")
+
+
+def _bench(work: Path, events: int, dlt_events: int, formats: list[str]) -> None:
+    corpus = _corpus(work, events)
+    data = _fresh_data_dir(work, corpus, "data")
+    results = [("ours (spool -> DuckDB)", events, run_child("ours", str(data))),
                ("bare DuckDB read_json", events,
                 run_child("duckdb", str(corpus), str(work / "bare.duckdb"))),
                ("bare DuckDB, flattened", events,
