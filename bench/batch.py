@@ -4,10 +4,11 @@
     .venv/bin/python bench/batch.py --events 200000 --dlt-events 20000
     .venv/bin/python bench/batch.py --baseline /tmp/old --baseline-python /tmp/old-venv/bin/python
 
-Each contender runs in its own child process; we report events/s and the peak memory of
-that child and all its own children together (our transform workers), sampled every 20 ms
-from the bench's own process. With `--baseline`, ours runs against an earlier commit's code
-(a checkout, with its own environment when its dependencies differ), paired round by round.
+Each contender runs in its own child process (ours: the `genius-wh batch` command itself);
+we report events/s and the peak memory of that child and all its own children together (our
+transform workers), sampled every 20 ms from the bench's own process. With `--baseline`,
+ours runs against an earlier commit's code (a checkout, with its own environment when its
+dependencies differ), paired round by round.
 
 Three DuckDB ceilings run on the same lines: `read_json` into one table as DuckDB infers it
 (with more than 200 distinct recorddata keys it makes recorddata one MAP column), and the
@@ -120,17 +121,10 @@ def generate(spool_ready: Path, events: int, seed: int = 1, *, first_event: int 
         (spool_ready / name).write_bytes(b"".join(lines))
 
 
-def child_ours(data_dir: Path) -> int:
-    """Spool -> queryable warehouse through run_batch; returns rows in the event tables."""
-    from genius_wh.settings import load_settings
+def count_rows(data_dir: Path) -> int:
+    """Rows in the event tables of the warehouse in data_dir."""
     from warehouse import connect
 
-    try:
-        from orchestration.batch import run_batch
-    except ImportError:  # a --baseline checkout from before orchestration/ (pre-DuckLake)
-        from warehouse.batch import run_batch  # type: ignore[no-redef]
-
-    run_batch(load_settings(data_dir=data_dir))
     with connect(data_dir) as con:
         row = con.execute("SELECT (SELECT count(*) FROM session_ended) + (SELECT count(*) "
                           "FROM agent_activity) + (SELECT count(*) FROM queue_info) + "
@@ -189,33 +183,48 @@ def run_child(kind: str, *args: str, python: str = sys.executable,
     """Run one contender in a fresh process; returns seconds, rows and the peak memory of
     its process tree (MiB), sampled from here so the measuring costs the contender nothing.
 
-    With `baseline` (a checkout of an earlier commit, run by its own `python`), "ours" is
-    that checkout's code, driven by this same script and this same sampler.
+    "ours" is `genius-wh --data-dir DIR batch`, the console script a user runs (its transform
+    workers import that script again when they start, so it is what their memory is made
+    of), timed from its start to its exit; its rows are counted afterwards. With `baseline`
+    (a checkout of an earlier commit, run by its own `python` and that environment's
+    `genius-wh`), "ours" is that checkout's code, measured by this same sampler.
     """
     env = dict(os.environ)
     if baseline is not None:
         env["PYTHONPATH"] = str(baseline)  # ahead of the editable install's finder
-    child = subprocess.Popen([python, __file__, "--child", kind, *args],
-                             cwd=baseline or REPO, env=env, text=True,
+    if kind == "ours":
+        command = [str(Path(python).parent / "genius-wh"), "--data-dir", args[0], "batch"]
+    else:
+        command = [python, __file__, "--child", kind, *args]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=baseline or REPO, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     sampler = TreeMemory(child.pid)
     sampler.start()
     out, err = child.communicate()
+    seconds = time.perf_counter() - started
     sampler.stop()
     if child.returncode != 0:
         return {"error": err.strip().splitlines()[-1] if err.strip() else "failed"}
-    result = dict(json.loads(out.strip().splitlines()[-1]))
+    if kind == "ours":
+        counted = subprocess.run([python, __file__, "--child", "count", *args], cwd=baseline
+                                 or REPO, env=env, text=True, capture_output=True, check=True)
+        result = {"seconds": seconds, **json.loads(counted.stdout.strip().splitlines()[-1])}
+        result["self_peak"] = 0
+    else:
+        result = dict(json.loads(out.strip().splitlines()[-1]))
     result["peak_mib"] = max(sampler.peak, result.pop("self_peak")) / 2**20
     result["pss_mib"] = sampler.peak_pss / 2**20
     return result
 
 
 def child_main(kind: str, args: list[str]) -> None:
-    """Entry point inside the child: time one contender and print JSON."""
+    """Entry point inside the child: time one contender (or count ours's rows), print JSON."""
     started = time.perf_counter()
-    if kind == "ours":
-        rows = child_ours(Path(args[0]))
-    elif kind.startswith("duckdb"):
+    if kind == "count":
+        print(json.dumps({"rows": count_rows(Path(args[0]))}))
+        return
+    if kind.startswith("duckdb"):
         rows = child_duckdb(Path(args[0]), Path(args[1]), kind)
     else:
         rows = child_dlt(Path(args[0]), Path(args[1]), kind.split(":", 1)[1], int(args[2]))

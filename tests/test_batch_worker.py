@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from importlib import metadata
 from pathlib import Path
 
 import psutil
@@ -92,3 +93,37 @@ def _alive(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_the_workers_of_the_console_script_load_no_more_than_their_transform(
+        tmp_path: Path) -> None:
+    # a spawned worker imports its parent's main script again: `genius-wh` itself, whose
+    # import must not bring the command line (the receiver, the scheduler, DuckDB) along
+    write_segment(tmp_path, mixed_bodies(CHUNK), received_at=BASE_TIME)
+    write_segment(tmp_path, mixed_bodies(BIG_CHUNK, start=CHUNK),
+                  received_at=BASE_TIME + timedelta(minutes=1))
+    env = {**os.environ, "GENIUS_WH_BATCH_MAX_EVENTS": str(CHUNK)}
+    batch = subprocess.Popen(
+        [str(Path(sys.executable).parent / "genius-wh"), "--data-dir", str(tmp_path), "batch"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(batch.pid)
+    assert _wait_until(lambda: _busy_worker(parent) is not None), "no worker process started"
+    worker = _busy_worker(parent)
+    assert worker is not None
+    libraries = {Path(m.path).name for m in worker.memory_maps() if m.path.endswith(".so")}
+    assert libraries and not [name for name in libraries if "duckdb" in name], libraries
+    _, errors = batch.communicate(timeout=120)
+    assert batch.returncode == 0, errors
+    loaded = sum(query(tmp_path, f"SELECT count(*) FROM {table}")[0][0]
+                 for table in ("session_ended", "agent_activity", "queue_info", "card_payment"))
+    assert loaded == CHUNK + BIG_CHUNK
+
+
+def test_the_console_script_imports_nothing_before_its_command_runs() -> None:
+    script = metadata.entry_points(group="console_scripts")["genius-wh"]
+    code = (f"import sys, {script.module}; "
+            "print(','.join(m for m in ('duckdb', 'pyarrow', 'flask', 'click') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == ""
