@@ -210,10 +210,9 @@ def run_child(kind: str, *args: str, python: str = sys.executable,
         counted = subprocess.run([python, __file__, "--child", "count", *args], cwd=baseline
                                  or REPO, env=env, text=True, capture_output=True, check=True)
         result = {"seconds": seconds, **json.loads(counted.stdout.strip().splitlines()[-1])}
-        result["self_peak"] = 0
     else:
         result = dict(json.loads(out.strip().splitlines()[-1]))
-    result["peak_mib"] = max(sampler.peak, result.pop("self_peak")) / 2**20
+    result["peak_mib"] = max(sampler.peak, result.pop("self_peak", 0)) / 2**20
     result["pss_mib"] = sampler.peak_pss / 2**20
     return result
 
