@@ -33,7 +33,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -97,17 +97,21 @@ def _body(n: int, rng: random.Random, fields: list[list[tuple[str, str]]],
         "result": "Success"}}
 
 
+#: When event number 0 happens, unless a bench asks for another start.
+START: Final = datetime(2026, 11, 24, 10, tzinfo=UTC)
+
+
 def generate(spool_ready: Path, events: int, seed: int = 1, *, first_event: int = 0,
-             per_day: int | None = None, fields_seed: int | None = None) -> None:
+             per_day: int | None = None, fields_seed: int | None = None,
+             start: datetime = START) -> None:
     """Write `events` spool lines as segments of SEGMENT_EVENTS lines (events numbered from
-    `first_event`); with `per_day`, event and receive times advance at that daily rate, as
-    real traffic does, instead of one fixed time."""
+    `first_event`, number 0 at `start`); with `per_day`, event and receive times advance at
+    that daily rate, as real traffic does, instead of one fixed time."""
     from genius_wh.records import encode_record, make_record
 
     rng = random.Random(seed)
     fields = _campaign_fields(rng if fields_seed is None else random.Random(fields_seed))
     spool_ready.mkdir(parents=True, exist_ok=True)
-    start = datetime(2026, 11, 24, 10, tzinfo=UTC)
     step = timedelta(days=1) / per_day if per_day else None
     last = first_event + events
     for first in range(first_event, last, SEGMENT_EVENTS):
@@ -117,7 +121,7 @@ def generate(spool_ready: Path, events: int, seed: int = 1, *, first_event: int 
             source="84.22.187.53",
             received_at=(start + step * n) if step else moment + timedelta(microseconds=n)))
             for n in range(first, min(last, first + SEGMENT_EVENTS))]
-        name = f"{moment.strftime('%Y%m%dT%H%M%S%f')}-bench-1-{first:09d}.jsonl"
+        name = f"{moment.strftime('%Y%m%dT%H%M%S%f')}-bench-{seed}-{first:09d}.jsonl"
         (spool_ready / name).write_bytes(b"".join(lines))
 
 
