@@ -36,6 +36,7 @@ from orchestration.chunks import (
     plan_slices,
     recover_working,
     remember_loaded,
+    rename_reused,
 )
 from orchestration.ledger import record_batch_row
 from orchestration.pipeline import (
@@ -90,6 +91,7 @@ def _run_open(settings: Settings, layout: DataLayout,
     finish_erasure(con, layout)  # an erasure killed between its commit and its renames
     ready, live = list_ready(layout), list_open(layout)
     positions = ledger_positions(con, [p.name for p in ready + live])
+    ready = rename_reused(ready, positions)
     archive(layout, loaded_ready(ready, positions), datetime.now(settings.tz).date())
     slices = plan_slices([p for p in ready if p.exists()], live, positions)
     tally = Tally()

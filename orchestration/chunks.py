@@ -6,6 +6,7 @@ loaded is in the warehouse's `_spool_ledger`, committed with the rows."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from datetime import date
@@ -42,6 +43,32 @@ def plan_slices(ready: list[Path], live: list[Path],
                 slices.append(SegmentSlice(path=path, start=start, end=end, sealed=sealed,
                                            first_line=(known.line if known else 0) + 1))
     return sorted(slices, key=lambda piece: piece.name)
+
+
+def rename_reused(ready: list[Path], positions: dict[str, Position]) -> list[Path]:
+    """The ready segments, each that cannot be the file the ledger knows by its name given a
+    fresh name first (its stamp kept): a segment copied or restored into ready/ under the
+    name of another one loaded earlier. A segment loaded sealed never changes size, and one
+    loaded while open only grows, so another size (smaller than the loaded part, or not
+    equal to a sealed one) is another file. Under the old name it would be read from the
+    other file's end offset (the lines before it never loaded) and archived over it; under
+    a new one it loads from its first line, and events already loaded are dropped by
+    event_id like any redelivery."""
+    kept = []
+    for path in ready:
+        known = positions.get(path.name)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            continue  # archived by a batch that was killed after the move
+        if known is None or size == known.offset or (size > known.offset and not known.sealed):
+            kept.append(path)
+            continue
+        fresh = path.with_name(f"{path.stem}-{secrets.token_hex(3)}{SEGMENT_SUFFIX}")
+        os.replace(path, fresh)
+        fsync_path(path.parent)
+        kept.append(fresh)
+    return kept
 
 
 def loaded_ready(ready: list[Path], positions: dict[str, Position]) -> list[Path]:

@@ -198,3 +198,26 @@ def test_failed_batch_is_recorded_and_its_events_load_with_the_next(tmp_path: Pa
     assert len(list(layout.spool_ready.glob("*.jsonl"))) == 1
     blocker.unlink()
     assert run_batch(settings).events == 4
+
+
+@pytest.mark.parametrize("events", [25, 60], ids=["shorter", "longer"])
+def test_a_new_segment_under_a_loaded_segments_name_loads_whole(tmp_path: Path,
+                                                                  events: int) -> None:
+    # a segment copied or restored into ready/ under the name of one loaded earlier (another
+    # file): its lines are read from its own start, not from the other file's end offset, and
+    # the archive keeps both files
+    first = write_segment(tmp_path, mixed_bodies(40))
+    run_batch(make_settings(tmp_path))
+    second = write_segment(tmp_path, mixed_bodies(events, start=1000),
+                           received_at=BASE_TIME + timedelta(minutes=5))
+    os.replace(second, first)
+    report = run_batch(make_settings(tmp_path))
+    assert report.events == events
+    loaded = sum(query(tmp_path, f"SELECT count(*) FROM {table}")[0][0]
+                 for table in ("session_ended", "agent_activity", "queue_info", "card_payment"))
+    assert loaded == 40 + events
+    assert query(tmp_path, "SELECT count(*) FROM _quarantine")[0][0] == 0
+    archived = sorted(len(p.read_bytes().splitlines())
+                      for p in DataLayout(root=tmp_path).spool_archive.glob("*/*.jsonl"))
+    assert archived == sorted([40, events])
+    assert list(DataLayout(root=tmp_path).spool_ready.iterdir()) == []
