@@ -73,23 +73,35 @@ FROM rolling"""
 
 def ofcom_compliance(amd_rate: float, limit: float,
                      abandoned: str = "v_ofcom_abandoned") -> str:
-    """`v_ofcom_compliance`: per scope, campaign and local day, the worst rolling window."""
-    amd = f"{double(amd_rate)} * sum(connected_calls + late_connects) OVER d"
+    """`v_ofcom_compliance`: per scope, campaign and local day, the worst rolling window.
+
+    One GROUP BY: the worst window is the row with the highest rate (NULL lowest), the
+    earliest of equal ones, taken whole with `arg_max`; a window partitioned by day and
+    sorted by rate did the same ~2x slower.
+    """
+    amd = f"{double(amd_rate)} * sum(connected_calls + late_connects)"
+    worst = ", ".join(f"'{name}': {name}" for name in (
+        "rate_24h", "window_end", "abandoned_24h", "live_24h", "over_limit",
+        "window_end_local", "abandoned_calls_24h", "late_connects_24h", "connected_24h",
+        "amd_estimate_24h"))
     return f"""
+WITH days AS (
+  SELECT scope, campaign, local_day,
+    arg_max({{{worst}}}, (rate_24h IS NOT NULL, coalesce(rate_24h, 0),
+                          -epoch_us(window_end))) AS w,
+    sum(calls) AS calls,
+    sum(abandoned_calls) + {amd} AS day_abandoned,
+    sum(abandoned_calls + connected_calls) + {amd} AS day_live
+  FROM {abandoned} GROUP BY scope, campaign, local_day)
 SELECT scope, campaign, local_day,
-  rate_24h AS worst_rate_24h, window_end AS worst_window_end,
-  abandoned_24h, live_24h, over_limit,
-  window_end_local AS worst_window_end_local,
-  abandoned_calls_24h, late_connects_24h, connected_24h, amd_estimate_24h,
-  sum(calls) OVER d AS calls,
-  sum(abandoned_calls) OVER d + {amd} AS day_abandoned,
-  sum(abandoned_calls + connected_calls) OVER d + {amd} AS day_live,
+  w.rate_24h AS worst_rate_24h, w.window_end AS worst_window_end,
+  w.abandoned_24h, w.live_24h, w.over_limit,
+  w.window_end_local AS worst_window_end_local,
+  w.abandoned_calls_24h, w.late_connects_24h, w.connected_24h, w.amd_estimate_24h,
+  calls, day_abandoned, day_live,
   day_abandoned / nullif(day_live, 0) AS day_rate,
   {double(limit)} AS ofcom_limit
-FROM {abandoned}
-WINDOW d AS (PARTITION BY scope, campaign, local_day)
-QUALIFY row_number() OVER (PARTITION BY scope, campaign, local_day
-                           ORDER BY rate_24h DESC NULLS LAST, window_end) = 1"""
+FROM days"""
 
 
 #: `v_ofcom_last_24h`: what `status` and a metric show: per scope and campaign with counted
