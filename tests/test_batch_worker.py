@@ -14,7 +14,15 @@ from importlib import metadata
 from pathlib import Path
 
 import psutil
-from warehouse_support import BASE_TIME, REPO, make_settings, mixed_bodies, query, write_segment
+from warehouse_support import (
+    BASE_TIME,
+    REPO,
+    event_rows,
+    make_settings,
+    mixed_bodies,
+    query,
+    write_segment,
+)
 
 from orchestration.batch import run_batch
 
@@ -114,9 +122,7 @@ def test_the_workers_of_the_console_script_load_no_more_than_their_transform(
     assert libraries and not [name for name in libraries if "duckdb" in name], libraries
     _, errors = batch.communicate(timeout=120)
     assert batch.returncode == 0, errors
-    loaded = sum(query(tmp_path, f"SELECT count(*) FROM {table}")[0][0]
-                 for table in ("session_ended", "agent_activity", "queue_info", "card_payment"))
-    assert loaded == CHUNK + BIG_CHUNK
+    assert event_rows(tmp_path) == CHUNK + BIG_CHUNK
 
 
 def test_the_console_script_imports_nothing_before_its_command_runs() -> None:

@@ -101,6 +101,13 @@ def query(data_dir: Path, sql: str, params: list[Any] | None = None) -> list[tup
         return con.execute(sql, params or []).fetchall()
 
 
+def event_rows(data_dir: Path) -> int:
+    """Rows in the four event tables that mixed_bodies' actions land in."""
+    union = " UNION ALL ".join(f"SELECT count(*) FROM {table}" for table in
+                               ("session_ended", "agent_activity", "queue_info", "card_payment"))
+    return sum(int(count) for (count,) in query(data_dir, union))
+
+
 def table_rows(data_dir: Path, table: str, key: str = "event_id") -> list[tuple[Any, ...]]:
     """Every row of a warehouse table (read as readers do), sorted by key, columns by name."""
     from warehouse import connect
