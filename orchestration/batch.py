@@ -31,12 +31,11 @@ from genius_wh.settings import Settings
 from orchestration.chunks import (
     archive,
     iter_chunks,
-    loaded_ready,
     nothing_new,
     plan_slices,
     recover_working,
     remember_loaded,
-    rename_reused,
+    sort_ready,
 )
 from orchestration.ledger import record_batch_row
 from orchestration.pipeline import (
@@ -91,9 +90,9 @@ def _run_open(settings: Settings, layout: DataLayout,
     finish_erasure(con, layout)  # an erasure killed between its commit and its renames
     ready, live = list_ready(layout), list_open(layout)
     positions = ledger_positions(con, [p.name for p in ready + live])
-    ready = rename_reused(ready, positions)
-    archive(layout, loaded_ready(ready, positions), datetime.now(settings.tz).date())
-    slices = plan_slices([p for p in ready if p.exists()], live, positions)
+    to_load, loaded = sort_ready(ready, positions)
+    archive(layout, loaded, datetime.now(settings.tz).date())
+    slices = plan_slices(to_load, live, positions)
     tally = Tally()
     if not slices:
         remember_loaded(layout, live, positions, slices)

@@ -45,43 +45,35 @@ def plan_slices(ready: list[Path], live: list[Path],
     return sorted(slices, key=lambda piece: piece.name)
 
 
-def rename_reused(ready: list[Path], positions: dict[str, Position]) -> list[Path]:
-    """The ready segments, each that cannot be the file the ledger knows by its name given a
-    fresh name first (its stamp kept): a segment copied or restored into ready/ under the
-    name of another one loaded earlier. A segment loaded sealed never changes size, and one
-    loaded while open only grows, so another size (smaller than the loaded part, or not
-    equal to a sealed one) is another file. Under the old name it would be read from the
-    other file's end offset (the lines before it never loaded) and archived over it; under
-    a new one it loads from its first line, and events already loaded are dropped by
-    event_id like any redelivery."""
-    kept = []
+def sort_ready(ready: list[Path],
+               positions: dict[str, Position]) -> tuple[list[Path], list[Path]]:
+    """The ready segments split by what the ledger says of their names: those left to load,
+    and those loaded to their end (to archive).
+
+    A segment that cannot be the file the ledger knows by its name gets a fresh name first
+    (its stamp kept): one copied or restored into ready/ under the name of another loaded
+    earlier. A segment loaded sealed never changes size, and one loaded while open only
+    grows, so another size (smaller than the loaded part, or not equal to a sealed one) is
+    another file. Under the old name it would be read from the other file's end offset (the
+    lines before it never loaded) and archived over it; under a new one it loads from its
+    first line, and events already loaded are dropped by event_id like any redelivery."""
+    to_load, loaded = [], []
     for path in ready:
         known = positions.get(path.name)
         try:
             size = path.stat().st_size
         except FileNotFoundError:
             continue  # archived by a batch that was killed after the move
-        if known is None or size == known.offset or (size > known.offset and not known.sealed):
-            kept.append(path)
-            continue
-        fresh = path.with_name(f"{path.stem}-{secrets.token_hex(3)}{SEGMENT_SUFFIX}")
-        os.replace(path, fresh)
-        fsync_path(path.parent)
-        kept.append(fresh)
-    return kept
-
-
-def loaded_ready(ready: list[Path], positions: dict[str, Position]) -> list[Path]:
-    """Ready segments the ledger holds to their end (loaded, not archived yet)."""
-    done = []
-    for path in ready:
-        known = positions.get(path.name)
-        try:
-            if known is not None and known.offset >= path.stat().st_size:
-                done.append(path)
-        except FileNotFoundError:
-            continue
-    return done
+        if known is not None and size == known.offset:
+            loaded.append(path)
+        elif known is None or (size > known.offset and not known.sealed):
+            to_load.append(path)
+        else:
+            fresh = path.with_name(f"{path.stem}-{secrets.token_hex(3)}{SEGMENT_SUFFIX}")
+            os.replace(path, fresh)
+            fsync_path(path.parent)
+            to_load.append(fresh)
+    return to_load, loaded
 
 
 def iter_chunks(slices: list[SegmentSlice], max_events: int) -> Iterator[list[SegmentSlice]]:
