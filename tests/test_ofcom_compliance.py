@@ -165,6 +165,29 @@ def test_centre_rate_pools_every_campaign_and_each_campaign_has_its_own() -> Non
     ]
 
 
+def test_each_campaigns_window_holds_its_own_calls_of_the_last_24_hours_only() -> None:
+    # A: 3 abandons at 09:00 on the 6th, 10 connects at 10:00 on the 7th (25 h later, so
+    # the abandons have left its window). B: 1 abandon, 4 connects at 09:30 on the 7th.
+    # The centre at 09:30 on the 7th: A's abandons are 24 h 30 min old, outside its window,
+    # so it pools B's calls alone; at 10:00 it adds A's connects.
+    six = datetime(2026, 7, 6, 9, 0, tzinfo=UTC)
+    seven_0930 = datetime(2026, 7, 7, 9, 30, tzinfo=UTC)
+    seven_10 = datetime(2026, 7, 7, 10, 0, tzinfo=UTC)
+    calls = (_calls(3, "A", six, 7) + _calls(10, "A", seven_10, 10)
+             + _calls(1, "B", seven_0930, 7) + _calls(4, "B", seven_0930, 10))
+    with _warehouse(calls) as con:
+        got = rows(con, "SELECT scope, campaign, window_end, abandoned_calls_24h, "
+                   "connected_24h, abandon_rate FROM v_ofcom_abandoned ORDER BY 1, 2, 3")
+    assert got == [
+        ("campaign", "A", six, 3, 0, 1.0),
+        ("campaign", "A", seven_10, 0, 10, 0.0),
+        ("campaign", "B", seven_0930, 1, 4, 0.2),
+        ("centre", None, six, 3, 0, 1.0),
+        ("centre", None, seven_0930, 1, 4, 0.2),
+        ("centre", None, seven_10, 1, 14, round(1 / 15, 4)),
+    ]
+
+
 def test_calendar_day_figures_sit_beside_the_worst_window() -> None:
     with _warehouse(ISSUE_CASE) as con:
         got = rows(con, "SELECT local_day, calls, day_abandoned, day_live, day_rate "

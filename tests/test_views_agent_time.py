@@ -112,6 +112,25 @@ def test_skipped_hour_of_the_march_clock_change_has_no_row() -> None:
             (datetime(2026, 3, 29, 0), 0, 1800.0), (datetime(2026, 3, 29, 2), 60, 1800.0)]
 
 
+def test_daily_time_is_cut_at_local_midnights_across_days_and_a_clock_change() -> None:
+    # cap 40 h. Waiting 22:00 BST on 24 October to 02:00 GMT on 26 October: 2 h on the
+    # 24th, all 25 hours of the 25th (the clock goes back), 2 h on the 26th. Talking from
+    # 02:00 to 00:15 GMT on the 27th (a zero-length wait at 23:30 between): 22 h on the
+    # 26th, 15 min on the 27th.
+    events = [_event("f1", 0, "2026-10-24 20:00:00+00", 3, "2026-10-24 21:00:00+00"),
+              _event("f1", 3, "2026-10-24 21:00:00+00", 6, "2026-10-26 02:00:00+00"),
+              _event("f1", 6, "2026-10-26 02:00:00+00", 3, "2026-10-26 23:30:00+00"),
+              _event("f1", 3, "2026-10-26 23:30:00+00", 6, "2026-10-26 23:30:00+00"),
+              _event("f1", 6, "2026-10-26 23:30:00+00", 0, "2026-10-27 00:15:00+00")]
+    with _warehouse(events, agent_state_cap_minutes=40 * 60) as con:
+        daily = rows(con, "SELECT local_day, waiting_seconds, talking_seconds "
+                     "FROM v_agent_daily ORDER BY 1")
+    assert daily == [(date(2026, 10, 24), 2 * 3600.0, 0.0),
+                     (date(2026, 10, 25), 25 * 3600.0, 0.0),
+                     (date(2026, 10, 26), 2 * 3600.0, 22 * 3600.0),
+                     (date(2026, 10, 27), 0.0, 900.0)]
+
+
 def test_local_hours_of_a_half_hour_zone_run_from_the_local_hour() -> None:
     # talking 04:30Z-05:45Z is 10:00-11:15 IST (+05:30): 3600 s at 10:00, 900 s at 11:00
     events = [_event("e1", 3, "2026-07-06 04:00:00+00", 6, "2026-07-06 04:30:00+00"),

@@ -9,6 +9,10 @@
 - A state (other than 0, not logged in) counts for at most `cap_minutes`; the state an agent is
   in now counts up to the latest state change of any agent (the warehouse's horizon: nothing
   is known after it), within the same cap.
+  An interval is kept when it has an end: a next entry (never earlier, by the order), or
+  for an open state other than 0 a horizon not before its start. (Said of the ends
+  themselves, `ended_at >= started_at`, the filter needed the horizon inside a join
+  condition: 0.63 -> 0.56 s for `v_agent_daily` at 5M events, 2026-12-07.)
 - Pieces are cut at UTC quarter hours, which are local quarter hours in every zone whose offset
   is a multiple of 15 minutes (all of today's); each piece carries its local day, local time
   and UTC offset, so the repeated hour of an autumn clock change is two rows and a
@@ -99,7 +103,7 @@ SELECT t.agent, t.campaign, t.state, c.description AS state_description, c.state
   t.state <> 0 AND coalesce(t.left_at, t.horizon) > t.entered_at + {cap} AS is_capped,
   CASE WHEN t.state = 2 THEN t.breakreason END AS breakreason, t.event_id
 FROM timed t LEFT JOIN v_agent_state_classes c ON c.state = t.state
-WHERE ended_at IS NOT NULL AND ended_at >= started_at"""
+WHERE t.left_at IS NOT NULL OR (t.state <> 0 AND t.horizon >= t.entered_at)"""
 
 
 def state_15min(tz: str) -> str:
@@ -130,27 +134,29 @@ FROM v_agent_state_15min GROUP BY ALL"""
 def agent_daily(tz: str, intervals: str = "v_agent_state_intervals") -> str:
     """`v_agent_daily`: state time per agent and local day, occupancy and utilisation.
 
-    Intervals are cut at local midnights directly (most lie within one day and stay whole),
-    not summed from the quarter-hour pieces: the same seconds at about half the cost. They
+    Intervals are cut at local midnights directly, not summed from the quarter-hour pieces:
+    the same seconds at about half the cost. The midnights are converted once per day of the
+    intervals' span and the intervals meet their days by a range join (a piece is an
+    interval's overlap with a day): converting each interval's two ends to local time took
+    0.54 s of the live part's 0.85 s at 5M events, the join 0.06 s (2026-12-07). Pieces
     are summed as whole microseconds, so a day's figures do not depend on the order of its
     pieces (a sum of doubles does, in the last digit: the summaries must match exactly)."""
     return f"""
-WITH pieces AS (
-  SELECT agent, state, state_class, started_at, ended_at,
-    unnest(CASE WHEN timezone({tz}, started_at)::DATE = timezone({tz}, ended_at)::DATE
-                THEN [timezone({tz}, started_at)::DATE]
-                ELSE generate_series(timezone({tz}, started_at)::DATE,
-                                     timezone({tz}, ended_at)::DATE,
-                                     INTERVAL 1 DAY)::DATE[] END) AS local_day
-  FROM {intervals} WHERE state <> 0),
-bounds AS (  -- each day's midnights converted once, not once per piece (-30 %)
-  SELECT local_day, timezone({tz}, local_day::TIMESTAMP) AS day_start,
-    timezone({tz}, (local_day + 1)::TIMESTAMP) AS day_end
-  FROM (SELECT DISTINCT local_day FROM pieces)),
+WITH staffed AS MATERIALIZED (
+  SELECT agent, state, state_class, started_at, ended_at FROM {intervals}
+  WHERE state <> 0 AND ended_at > started_at),
+span AS (
+  SELECT timezone({tz}, min(started_at))::DATE AS first_day,
+    timezone({tz}, max(ended_at))::DATE AS last_day FROM staffed),
+bounds AS (
+  SELECT d::DATE AS local_day, timezone({tz}, d::TIMESTAMP) AS day_start,
+    timezone({tz}, (d::DATE + 1)::TIMESTAMP) AS day_end
+  FROM span, range(span.first_day, span.last_day + 1, INTERVAL 1 DAY) AS r(d)),
 cut AS (
-  SELECT p.*, epoch_us(least(ended_at, day_end)) - epoch_us(greatest(started_at, day_start))
-    AS micros
-  FROM pieces p JOIN bounds b USING (local_day)),
+  SELECT p.agent, p.state, p.state_class, b.local_day,
+    epoch_us(least(p.ended_at, b.day_end)) - epoch_us(greatest(p.started_at, b.day_start))
+      AS micros
+  FROM staffed p JOIN bounds b ON b.day_end > p.started_at AND b.day_start < p.ended_at),
 t AS (
   SELECT agent, local_day,
     sum(micros) / 1e6 AS logged_in_seconds,

@@ -26,10 +26,17 @@ def ofcom_abandoned(tz: str, calltypes: tuple[int, ...], amd_rate: float,
     with `lag` where `n` (instants in the window) is a RANGE `count(*)`. That is one sort and
     constant work per row, where a RANGE `sum` per figure builds a segment tree each (3x
     slower on a million calls).
+
+    The three figures run as one sum, packed 40 bits apart in a HUGEINT (a 24-hour window
+    would need a trillion calls to carry from one into the next), and the running total runs
+    over all scopes and campaigns in one order: the rows just before a window are its own
+    campaign's or the previous campaign's last, and either way the difference is the
+    window's. One global running sum instead of three partitioned ones, at 5M events with a
+    day live: the windows 0.64 -> 0.39 s, `v_ofcom_compliance` 1.04 -> 0.80 s (medians,
+    2026-12-07).
     """
-    fig = ("ab", "late", "conn")
-    running = ", ".join(f"sum({f}) OVER c AS c_{f}" for f in fig)
-    rolled = ", ".join(f"c_{f} - lag(c_{f}, instants_24h, 0) OVER o AS {f}_24h" for f in fig)
+    bits = 40
+    mask = f"((1::HUGEINT << {bits}) - 1)"
     return f"""
 WITH calls AS (
   SELECT campaign, started_at,
@@ -46,29 +53,35 @@ instants AS (
     sum(ab) AS ab, sum(late) AS late, sum(conn) AS conn
   FROM scoped GROUP BY scope, campaign, started_at),
 running AS (
-  SELECT *, {running}, count(*) OVER w AS instants_24h FROM instants
-  WINDOW c AS (PARTITION BY scope, campaign ORDER BY started_at ROWS UNBOUNDED PRECEDING),
+  SELECT *,
+    sum((ab::HUGEINT << {2 * bits}) + (late::HUGEINT << {bits}) + conn) OVER g AS packed,
+    count(*) OVER w AS instants_24h
+  FROM instants
+  WINDOW g AS (ORDER BY scope, campaign, started_at ROWS UNBOUNDED PRECEDING),
          w AS (PARTITION BY scope, campaign ORDER BY started_at
                RANGE BETWEEN INTERVAL 24 HOURS PRECEDING AND CURRENT ROW)),
 rolling AS (
-  SELECT *, {rolled} FROM running
-  WINDOW o AS (PARTITION BY scope, campaign ORDER BY started_at))
+  SELECT *, packed - lag(packed, instants_24h, 0) OVER (ORDER BY scope, campaign, started_at)
+    AS in_24h
+  FROM running),
+figures AS (
+  SELECT *, (in_24h >> {2 * bits})::BIGINT AS ab_24h,
+    ((in_24h >> {bits}) & {mask})::BIGINT AS late_24h, (in_24h & {mask})::BIGINT AS conn_24h
+  FROM rolling)
 SELECT scope, campaign,
   started_at AS window_end,
   timezone({tz}, started_at) AS window_end_local,
   timezone({tz}, started_at)::DATE AS local_day,
   calls, ab::BIGINT AS abandoned_calls, late::BIGINT AS late_connects,
   conn::BIGINT AS connected_calls,
-  ab_24h::BIGINT AS abandoned_calls_24h,
-  late_24h::BIGINT AS late_connects_24h,
-  conn_24h::BIGINT AS connected_24h,
+  ab_24h AS abandoned_calls_24h, late_24h AS late_connects_24h, conn_24h AS connected_24h,
   {double(amd_rate)} * (conn_24h + late_24h) AS amd_estimate_24h,
   ab_24h + amd_estimate_24h AS abandoned_24h,
   ab_24h + conn_24h + amd_estimate_24h AS live_24h,
   abandoned_24h / nullif(live_24h, 0) AS rate_24h,
   round(rate_24h, 4) AS abandon_rate,
   coalesce(rate_24h > {double(limit)}, false) AS over_limit
-FROM rolling"""
+FROM figures"""
 
 
 def ofcom_compliance(amd_rate: float, limit: float,
