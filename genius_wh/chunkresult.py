@@ -54,10 +54,10 @@ class QuarantinedLine:
 
 @dataclass(frozen=True, kw_only=True)
 class ChunkResult:
-    """Parquet files written for one chunk and what the loader must record with them."""
+    """Staging files written for one chunk and what the loader must record with them."""
 
     chunk_id: str
-    files: dict[str, list[Path]]  # table name -> Parquet files written (may be empty)
+    files: dict[str, list[Path]]  # table name -> staging files written (may be empty)
     rows: dict[str, int]  # table name -> rows written (after de-duplication in the chunk)
     recorddata_types: dict[str, str]  # column_name -> type needed by this chunk's values
     fields: list[FieldSeen] = field(default_factory=list)
@@ -67,3 +67,6 @@ class ChunkResult:
     events: int = 0  # spool lines read successfully
     duplicates: int = 0  # lines whose event_id appeared earlier in the same chunk
     segment_lines: dict[str, int] = field(default_factory=dict)  # newline-ended lines
+    #: staging file -> its columns and their types (DuckDB type names; "NULL": only nulls)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    longest_line: int = 0  # bytes of the longest line of its staging files

@@ -7,8 +7,10 @@ The folder a file sits in is its state:
 - `spool/working/<chunk_id>/`  segments claimed by a batch chunk
 - `spool/archive/<YYYY-MM-DD>/` segments fully loaded (kept for `rebuild`)
 - `quarantine/`     raw bodies and spool lines that could not be taken in, byte for byte
-- `staging/<table>/date=YYYY-MM-DD/<chunk_id>.parquet`  a chunk's typed Parquet, from the
-  transform until its load commits (then removed)
+- `staging/<table>/date=YYYY-MM-DD/<chunk_id>.jsonl`  a chunk's typed rows as JSON lines,
+  from the transform until its load commits (then removed), and beside it the `.parquet`
+  the loader converts it to
+- `.erase-journal.json`  an erasure's files still to rewrite (warehouse/erasefiles.py)
 - `catalog.sqlite`  the DuckLake catalog (default setting `catalog`)
 - `lake/`           the DuckLake's Parquet data files (default setting `lake_path`)
 - `exports/<table>/date=YYYY-MM-DD/<table>.parquet`  nightly exports
@@ -23,6 +25,8 @@ from genius_wh.durable import private_dir
 
 CATALOG_FILE = "catalog.sqlite"
 SEGMENT_SUFFIX = ".jsonl"
+ERASE_JOURNAL = ".erase-journal.json"
+STAGING_SUFFIX = ".jsonl"  # a chunk's staging file as the transform writes it
 
 
 @dataclass(frozen=True, kw_only=True)

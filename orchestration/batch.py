@@ -18,7 +18,7 @@ import duckdb
 from genius_wh.archive import apply_retention, clear_staging
 from genius_wh.durable import crash_point, fsync_path
 from genius_wh.gauges import record_batch
-from genius_wh.layout import DataLayout
+from genius_wh.layout import ERASE_JOURNAL, DataLayout
 from genius_wh.segments import (
     SegmentSlice,
     list_open,
@@ -44,12 +44,12 @@ from orchestration.pipeline import (
     Tally,
     Transformer,
     bounds,
+    converter,
     failure_line,
     load_stream,
     memory_limit,
     transform_executor,
 )
-from warehouse.erasefiles import JOURNAL
 from warehouse.errors import BatchFailed, WarehouseBusy
 from warehouse.forget import finish_erasure
 from warehouse.lakehouse import LakeConfig, detach, lake_config, open_lake
@@ -68,7 +68,7 @@ def run_batch(settings: Settings) -> BatchReport:
             return BatchReport(skipped="another batch is running")
         seal_abandoned(layout)
         recover_working(layout)
-        if nothing_new(layout) and not (layout.root / JOURNAL).exists():
+        if nothing_new(layout) and not (layout.root / ERASE_JOURNAL).exists():
             _record_metrics(layout, Tally(), ok=True)
             return BatchReport()
         clear_staging(layout)
@@ -173,10 +173,10 @@ def load_pending(settings: Settings, layout: DataLayout, con: duckdb.DuckDBPyCon
     chunks = iter_chunks(slices, settings.batch_max_events)
     ahead = list(islice(chunks, 2))
     executor, workers = transform_executor(many=len(ahead) > 1)
-    with executor:
+    with executor, converter(con, workers) as convert:
         transformer = Transformer(executor=executor, lake_dir=layout.staging,
                                   quarantine_dir=layout.quarantine, tz=settings.tz,
-                                  bounds=bounds(settings))
+                                  bounds=bounds(settings), converter=convert)
         prepared = (transformer.start(group, new_chunk_id()) for group in chain(ahead, chunks))
 
         def archive_group(done: list[Prepared]) -> None:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 import resource
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
@@ -29,7 +30,6 @@ from pathlib import Path
 
 import duckdb
 import psutil
-import pyarrow as pa
 
 from genius_wh.chunkresult import QuarantinedLine
 from genius_wh.durable import crash_point
@@ -42,6 +42,7 @@ from transform.reader import quarantine_line
 from transform.worker import transform_and_trim, transform_pool
 from warehouse.loader import WRITER_MEMORY_MB, ChunkLoad, loading, writer_memory
 from warehouse.schema import LOADED_TABLES
+from warehouse.staging import Converter, staging_files
 
 #: New rows after which a load transaction commits (and the next chunk starts a new one).
 LOAD_GROUP_ROWS = 1_000_000
@@ -121,12 +122,15 @@ class Transformer:
     quarantine_dir: Path
     tz: tzinfo
     bounds: Bounds = field(default_factory=Bounds)
+    converter: Converter | None = None  # converts each chunk's staging files when done
 
     def start(self, slices: list[SegmentSlice], chunk_id: str) -> Prepared:
-        """Submit one chunk's transform."""
+        """Submit one chunk's transform (and its staging files' conversion)."""
         future = self.executor.submit(
             transform_and_trim, slices, chunk_id=chunk_id, lake_dir=self.lake_dir,
             quarantine_dir=self.quarantine_dir, tz=self.tz, bounds=self.bounds)
+        if self.converter is not None:
+            future = self.converter.after(future)
         return Prepared(slices=slices, transform=future, transformer=self)
 
     def run(self, slices: list[SegmentSlice]) -> ChunkResult:
@@ -149,6 +153,12 @@ def transform_executor(*, many: bool) -> tuple[Executor, int]:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform"), 1
 
 
+def converter(con: duckdb.DuckDBPyConnection, workers: int) -> Converter | nullcontext[None]:
+    """Staging files converted ahead of the load beside worker processes; with one chunk
+    transformed in a thread, the loader converts its files itself."""
+    return Converter(con) if workers > 1 else nullcontext()
+
+
 @contextmanager
 def memory_limit(con: duckdb.DuckDBPyConnection, megabytes: int) -> Iterator[None]:
     """Hold the transform and load to `megabytes` MiB (setting batch_memory_mb; 0: no limit).
@@ -160,17 +170,16 @@ def memory_limit(con: duckdb.DuckDBPyConnection, megabytes: int) -> Iterator[Non
       OOM killer ending some process, the receiver perhaps;
     - transform workers started inside inherit the limit (each is a process of its own);
     - DuckDB's memory_limit is half of it, so DuckDB spills before the OS limit is reached;
-    - Arrow allocates with the system malloc, as the transform workers do: its default
-      mimalloc pool (the scheduler's children do without it: scheduler._job_context) maps
-      a 1 GiB arena at its first use (a 200-event batch hit a 1 GiB limit by that alone),
-      and what it hands out inside that arena is never counted;
+    - Arrow, if this process has loaded it (a batch does not), allocates with the system
+      malloc: its default mimalloc pool (the scheduler's children do without it:
+      scheduler._job_context) maps a 1 GiB arena at its first use (a 200-event batch hit a
+      1 GiB limit by that alone), and what it hands out inside that arena is never counted;
     - on leaving, the limits are put back, so the batch can still record how it failed.
     """
     if megabytes <= 0:
         yield
         return
-    pa.allocate_buffer(1)  # a mimalloc arena is mapped at first use: before the limit
-    pa.set_memory_pool(pa.system_memory_pool())  # counted by the limit, as in the workers
+    _arrow_system_pool()
     soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
     limit = psutil.Process().memory_info().data + megabytes * _MIB
     limit = min(x for x in (limit, soft, hard) if x != resource.RLIM_INFINITY)
@@ -181,6 +190,14 @@ def memory_limit(con: duckdb.DuckDBPyConnection, megabytes: int) -> Iterator[Non
     finally:
         resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
         writer_memory(con, WRITER_MEMORY_MB)
+
+
+def _arrow_system_pool() -> None:
+    """Arrow's allocations on the system malloc, when this process has loaded Arrow."""
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.allocate_buffer(1)  # a mimalloc arena is mapped at first use: before the limit
+        arrow.set_memory_pool(arrow.system_memory_pool())  # counted by the limit
 
 
 def out_of_memory(exc: BaseException) -> bool:
@@ -389,4 +406,5 @@ def discard_files(result: ChunkResult) -> None:
     """Remove a loaded chunk's staging files (its rows are in the warehouse now)."""
     for paths in result.files.values():
         for path in paths:
-            path.unlink(missing_ok=True)
+            for file in staging_files(path):
+                file.unlink(missing_ok=True)

@@ -37,6 +37,7 @@ from orchestration.pipeline import (
     Tally,
     Transformer,
     bounds,
+    converter,
     load_stream,
     memory_limit,
     transform_executor,
@@ -183,7 +184,7 @@ def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
                 replace_dispositions(con, previous.dispositions, source="kept by rebuild")
         executor, workers = transform_executor(many=len(plan) > 1)
         started = datetime.now(UTC)
-        with _progress(progress) as bar, executor:
+        with _progress(progress) as bar, executor, converter(con, workers) as convert:
             task = bar.add_task("rebuild", total=len(plan)) if bar else None
 
             def advance(result: ChunkResult) -> None:
@@ -192,7 +193,7 @@ def _build(settings: Settings, layout: DataLayout, target: LakeConfig, *,
 
             transformer = Transformer(executor=executor, lake_dir=layout.staging,
                                       quarantine_dir=layout.quarantine, tz=settings.tz,
-                                  bounds=bounds(settings))
+                                      bounds=bounds(settings), converter=convert)
             chunks = (transformer.start(group, new_chunk_id()) for group in plan)
             with memory_limit(con, settings.batch_memory_mb):
                 load_stream(con, chunks, workers=workers, tally=tally, loaded=advance)

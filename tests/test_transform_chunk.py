@@ -1,12 +1,15 @@
-"""transform_chunk on real segment files: quarantine, duplicates, dates, Parquet types."""
+"""transform_chunk on real segment files: quarantine, duplicates, dates, and the types the
+loader reads its staging files with (converted to Parquet as the loader does)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -16,6 +19,7 @@ from genius_wh.segments import whole_segment
 from genius_wh.tables import EVENT_TABLES
 from transform import ChunkResult, lake, transform_chunk
 from transform.errors import LakeWriteError
+from warehouse.staging import staged
 
 LONDON = ZoneInfo("Europe/London")
 DATA = Path(__file__).parent / "data"
@@ -46,8 +50,15 @@ def run(tmp_path: Path, segments: list[Path], chunk_id: str = "chunk-1") -> Chun
                            tz=LONDON)
 
 
+def parquet(result: ChunkResult) -> ChunkResult:
+    """The result with its staging files converted to Parquet, as the loader converts them."""
+    with duckdb.connect() as con:
+        return staged(con, result)
+
+
 def rows(result: ChunkResult, table: str) -> list[dict[str, Any]]:
-    return [row for path in result.files[table] for row in pq.read_table(path).to_pylist()]
+    return [row for path in parquet(result).files[table]
+            for row in pq.read_table(path).to_pylist()]
 
 
 def four_examples() -> list[dict[str, Any]]:
@@ -58,13 +69,14 @@ def four_examples() -> list[dict[str, Any]]:
 def test_the_four_examples_land_in_their_tables_with_contract_columns(tmp_path: Path) -> None:
     segment = write_segment(tmp_path / "seg-a.jsonl", four_examples())
     result = run(tmp_path, [segment])
+    parquet(result)
     assert result.events == 4 and result.issues == [] and result.quarantined == []
     for table, columns in EVENT_TABLES.items():
         if table == "other_events":
             continue
         (path,) = result.files[table]
-        assert path == tmp_path / "lake" / table / "date=2026-06-01" / "chunk-1.parquet"
-        schema = pq.read_schema(path)
+        assert path == tmp_path / "lake" / table / "date=2026-06-01" / "chunk-1.jsonl"
+        schema = pq.read_schema(path.with_suffix(".parquet"))
         assert [(f.name, f.type) for f in schema] == [(n, ARROW[k]) for n, k in columns]
     assert result.files["other_events"] == [] and result.rows["other_events"] == 0
     (payment,) = rows(result, "card_payment")
@@ -120,7 +132,7 @@ def test_a_chunk_spanning_midnight_writes_one_file_per_local_date(tmp_path: Path
     result = run(tmp_path, [segment])
     assert [p.parent.name for p in result.files["queue_info"]] == [
         "date=2026-06-01", "date=2026-06-02"]
-    assert [pq.read_metadata(p).num_rows for p in result.files["queue_info"]] == [2, 2]
+    assert [pq.read_metadata(p).num_rows for p in parquet(result).files["queue_info"]] == [2, 2]
     assert result.rows["queue_info"] == 4
 
 
@@ -183,17 +195,30 @@ def test_an_unwritable_lake_raises_a_retriable_error_naming_the_file(tmp_path: P
     segment = write_segment(tmp_path / "seg-j.jsonl", four_examples()[1:2])
     (tmp_path / "lake").write_text("a file where the lake folder should be")
     with pytest.raises(LakeWriteError, match=r"cannot write .*/lake/agent_activity/"
-                       r"date=2026-06-01/chunk-1.parquet: .*then run the batch again"):
+                       r"date=2026-06-01/chunk-1.jsonl: .*then run the batch again"):
         run(tmp_path, [segment])
 
 
-def test_rows_are_written_in_row_groups_as_they_arrive(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_are_written_out_as_they_arrive(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # a chunk holds at most ROWS_PER_GROUP rows of a file in memory: the rest is on disk
     monkeypatch.setattr(lake, "ROWS_PER_GROUP", 2)
-    bodies = [dict(corpus("transform-queueinfo-example.json"), n=n) for n in range(5)]
-    result = run(tmp_path, [write_segment(tmp_path / "seg-k.jsonl", bodies)])
-    (path,) = result.files["queue_info"]
-    assert pq.read_metadata(path).num_row_groups == 3
-    assert [row["received_at"] for row in rows(result, "queue_info")] == [
-        NOON + timedelta(seconds=n) for n in range(5)]
-    assert not [p for p in (tmp_path / "lake").rglob(".*.tmp")]
+    writer = lake.RowsWriter(tmp_path / "t.jsonl", EVENT_TABLES["queue_info"])
+    row: list[Any] = [None] * len(EVENT_TABLES["queue_info"])
+    for n in range(5):
+        writer.append([f"e{n}", *row[1:]])
+    assert len(writer.pending) == 1 and writer.written == 4 and len(writer) == 5
+    writer.commit()
+    lines = (tmp_path / "t.jsonl").read_bytes().splitlines()
+    assert [json.loads(line)["event_id"] for line in lines] == [f"e{n}" for n in range(5)]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_strings_survive_staging_exactly(tmp_path: Path) -> None:
+    # NUL, newlines, quotes, an empty string (not NULL) and non-ASCII text come back as sent
+    texts = ["a\x00b", "line\nbreak\r", 'say "hi", \\o/', "", "Łódź 東京 🙂"]
+    example = corpus("transform-queueinfo-example.json")
+    bodies = [dict(example, queueinfo=dict(example["queueinfo"], queuename=text))
+              for text in texts]
+    result = run(tmp_path, [write_segment(tmp_path / "seg-s.jsonl", bodies)])
+    assert [row["queuename"] for row in rows(result, "queue_info")] == texts

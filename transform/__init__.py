@@ -1,4 +1,4 @@
-"""transform: spool segments into typed Parquet for the warehouse (pure rules, thin I/O)."""
+"""transform: spool segments into typed staging rows for the warehouse (pure rules, thin I/O)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""transform_chunk: spool segments in, Parquet files and a ChunkResult out."""
+"""transform_chunk: spool segments in, staging files and a ChunkResult out."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ class ChunkBuilder:
         self.seen_ids: set[str] = set()
         self.events = 0
         self.duplicates = 0
+        self.longest_line = 0  # bytes of the longest staging line written
 
     def add(self, line: SpoolLine) -> None:
         """Normalise one spool line into its table (a repeated event_id is counted, not kept)."""
@@ -115,24 +116,29 @@ class ChunkBuilder:
             entry[1] = min(entry[1], received)
             entry[2] = max(entry[2], received)
 
-    def write(self) -> dict[str, list[Path]]:
-        """Finish every (table, date) file that has rows; returns the files by table.
+    def write(self) -> tuple[dict[str, list[Path]], dict[str, dict[str, str]]]:
+        """Finish every (table, date) file that has rows; returns the files by table, and
+        each file's columns with their types.
 
         One file after the other: a second thread for session_recorddata saved nothing once
         two workers share the two cores, and held both files' buffers at once (~20 MiB).
         """
         files: dict[str, list[Path]] = {table: [] for table in TABLES}
+        columns: dict[str, dict[str, str]] = {}
         for day in sorted(self.recorddata.groups):
             pieces = self.recorddata.files(day, RECORDDATA_ROWS_ALONE)
             for number, groups in enumerate(pieces):
                 path = lake_path(self.lake_dir, SESSION_RECORDDATA, day,
                                  f"{self.chunk_id}-{number}")
-                write_recorddata(path, self.recorddata, groups)
+                columns[str(path)], longest = write_recorddata(path, self.recorddata, groups)
+                self.longest_line = max(self.longest_line, longest)
                 files[SESSION_RECORDDATA].append(path)
         for (table, _day), rows in sorted(self.tables.items()):
             rows.commit()
             files[table].append(rows.path)
-        return files
+            columns[str(rows.path)] = rows.columns
+            self.longest_line = max(self.longest_line, rows.longest)
+        return files, columns
 
     def discard(self) -> None:
         """Drop the temporary files of a chunk that failed."""
@@ -140,7 +146,7 @@ class ChunkBuilder:
             rows.discard()
 
     def result(self, chunk_id: str, files: dict[str, list[Path]],
-               segment_lines: dict[str, int]) -> ChunkResult:
+               columns: dict[str, dict[str, str]], segment_lines: dict[str, int]) -> ChunkResult:
         """The hand-over record for the loader."""
         rows = {table: 0 for table in TABLES}
         for (table, _day), writer in self.tables.items():
@@ -150,7 +156,8 @@ class ChunkBuilder:
                                 last_seen=last)
                    for (action, field), (count, first, last) in self.unknown.items()]
         return ChunkResult(
-            chunk_id=chunk_id, files=files, rows=rows,
+            chunk_id=chunk_id, files=files, columns=columns, longest_line=self.longest_line,
+            rows=rows,
             recorddata_types=dict(self.recorddata.types), fields=self.recorddata.fields_seen(),
             issues=self.issues, unknown_fields=unknown, quarantined=self.quarantined,
             events=self.events, duplicates=self.duplicates, segment_lines=segment_lines)
@@ -159,7 +166,7 @@ class ChunkBuilder:
 def transform_chunk(segments: list[SegmentSlice], *, chunk_id: str, lake_dir: Path,
                     quarantine_dir: Path, tz: tzinfo,
                     bounds: Bounds | None = None) -> ChunkResult:
-    """Normalise the spool segment slices of one chunk into Parquet files in staging."""
+    """Normalise the spool segment slices of one chunk into staging files (JSON lines)."""
     builder = ChunkBuilder(tz, lake_dir, chunk_id, bounds, quarantine_dir)
     lines: dict[str, int] = {}
     try:
@@ -173,11 +180,11 @@ def transform_chunk(segments: list[SegmentSlice], *, chunk_id: str, lake_dir: Pa
                     else:
                         builder.quarantined.append(item)
                 lines[piece.name] = count
-            files = builder.write()
+            files, columns = builder.write()
     except BaseException:
         builder.discard()
         raise
-    return builder.result(chunk_id, files, lines)
+    return builder.result(chunk_id, files, columns, lines)
 
 
 @contextmanager

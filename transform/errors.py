@@ -14,4 +14,4 @@ class ConversionError(ValueError):
 
 
 class LakeWriteError(TransformError):
-    """Retriable: a Parquet file could not be written (disk full, permissions); rerun the chunk."""
+    """Retriable: a staging file could not be written (disk full, permissions); rerun the chunk."""

@@ -1,52 +1,53 @@
-"""Writing a chunk's rows to the lake as Parquet, one file per table and date."""
+"""Writing a chunk's rows to staging as JSON lines, one file per table and date.
+
+A worker writes each row as one JSON object (orjson: exact floats, timestamps with their
+offset, a NUL or a newline inside a string escaped) and no Parquet library: pyarrow alone
+was 65 MiB of each worker's memory, the loader's DuckDB reads the lines with their types
+(`warehouse.staging`) and keeps its Parquet for the reads that follow. The types of each
+file's columns travel with the chunk's result (`ChunkResult.columns`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from itertools import islice
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+import orjson
 
+from genius_wh.layout import STAGING_SUFFIX
 from genius_wh.tables import Columns
-from genius_wh.widening import NULL
 from transform.files import AtomicFile, atomic_file
 from transform.recordcolumns import FieldGroup, RecorddataColumns
 
-#: Arrow type of each DuckDB type name used in genius_wh.tables and for recorddata.
-ARROW_TYPES: Final[dict[str, pa.DataType]] = {
-    "VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
-    "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    NULL: pa.null(),
-}
-#: Cells per record batch of session_recorddata: bounds memory for very wide chunks.
+#: Cells per slice of session_recorddata converted at once: bounds memory for wide chunks.
 _CELLS_PER_BATCH: Final = 2_000_000
-#: Rows per row group of the fixed tables: bounds the rows a chunk holds in memory (10,000
-#: rather than 50,000 halved a 100,000-event chunk's peak memory, 421 -> 228 MiB, at no cost;
-#: 5,000 rather than 10,000 took a 50,000-event chunk from 161 to 143 MiB, same speed).
+#: Rows of a fixed-column table kept before they are written out: bounds the rows a chunk
+#: holds in memory.
 ROWS_PER_GROUP = 5_000
-#: How lake files are written: zstd without dictionary pages (zstd alone made a 100,000-event
-#: chunk's files smaller, 16 -> 14 MiB, and the transform a little faster).
-_PARQUET: Final[dict[str, object]] = {"compression": "zstd", "use_dictionary": False}
+#: Suffix of a staging file.
+SUFFIX: Final = STAGING_SUFFIX
 
 
 def lake_path(lake_dir: Path, table: str, day: date, chunk_id: str) -> Path:
     """Where a chunk's rows of one table and date live."""
-    return lake_dir / table / f"date={day.isoformat()}" / f"{chunk_id}.parquet"
+    return lake_dir / table / f"date={day.isoformat()}" / f"{chunk_id}{SUFFIX}"
 
 
 class RowsWriter:
-    """Rows of one fixed-column table and date, written as Parquet row groups while they
-    arrive (so a chunk holds at most one row group per file in memory); atomic on commit."""
+    """Rows of one fixed-column table and date, written out in blocks while they arrive (so a
+    chunk holds at most ROWS_PER_GROUP rows per file in memory); atomic on commit."""
 
     def __init__(self, path: Path, columns: Columns) -> None:
         self.path = path
-        self.schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
+        self.columns = dict(columns)
+        self.names = tuple(self.columns)
         self.pending: list[list[Any]] = []
         self.written = 0
+        self.longest = 0  # bytes of the longest line written
         self._file: AtomicFile | None = None
-        self._writer: pq.ParquetWriter | None = None
 
     def __len__(self) -> int:
         return self.written + len(self.pending)
@@ -58,24 +59,21 @@ class RowsWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Write the pending rows as one row group."""
+        """Write the pending rows."""
         if not self.pending:
             return
-        if self._writer is None:
+        if self._file is None:
             self._file = AtomicFile(self.path)
-            self._writer = pq.ParquetWriter(self._file.handle, self.schema, **_PARQUET)
-        values = zip(*self.pending, strict=True)
-        arrays = [pa.array(column, type=field.type)
-                  for column, field in zip(values, self.schema, strict=True)]
-        self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        names = self.names
+        self.longest = max(self.longest, _write_lines(
+            self._file.handle, (dict(zip(names, row, strict=True)) for row in self.pending)))
         self.written += len(self.pending)
         self.pending = []
 
     def commit(self) -> None:
-        """Write what is pending, close the Parquet file and give it its final name."""
+        """Write what is pending and give the file its final name."""
         self.flush()
-        if self._writer is not None and self._file is not None:
-            self._writer.close()
+        if self._file is not None:
             self._file.commit()
 
     def discard(self) -> None:
@@ -84,18 +82,32 @@ class RowsWriter:
             self._file.discard()
 
 
-def write_recorddata(path: Path, columns: RecorddataColumns, groups: list[FieldGroup]) -> None:
-    """Write these groups' session_recorddata rows with the columns they send, in slices,
-    atomically."""
-    types = columns.columns_of(groups)
-    schema = pa.schema([("event_id", pa.string())]
-                       + [(name, ARROW_TYPES[kind]) for name, kind in types.items()])
-    with atomic_file(path) as handle, pq.ParquetWriter(handle, schema, **_PARQUET) as writer:
+def write_recorddata(path: Path, columns: RecorddataColumns,
+                     groups: list[FieldGroup]) -> tuple[dict[str, str], int]:
+    """Write these groups' session_recorddata rows, converted to the chunk's column types, in
+    slices, atomically; returns the file's columns with their types, and the bytes of its
+    longest line."""
+    types = {"event_id": "VARCHAR", **columns.columns_of(groups)}
+    longest = 0
+    with atomic_file(path) as handle:
         for piece in columns.slices(groups, _CELLS_PER_BATCH):
-            size = len(piece.event_ids)
-            arrays = [pa.array(piece.event_ids, type=pa.string())]
-            for name, kind in types.items():
-                values = piece.columns.get(name)
-                arrays.append(pa.nulls(size, ARROW_TYPES[kind]) if values is None
-                              else pa.array(values, type=ARROW_TYPES[kind]))
-            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            names = list(piece.columns)
+            values = [piece.columns[name] for name in names]
+            longest = max(longest, _write_lines(handle, (
+                {"event_id": event_id,
+                 **{name: value for name, value in zip(names, row, strict=True)
+                    if value is not None}}
+                for event_id, *row in zip(piece.event_ids, *values, strict=True))))
+    return types, longest
+
+
+def _write_lines(handle: BinaryIO, rows: Iterable[dict[str, Any]]) -> int:
+    """Write each row as one JSON object on its own line, ROWS_PER_GROUP lines at a time;
+    the bytes of the longest."""
+    dumps = orjson.dumps
+    longest = 0
+    rows = iter(rows)
+    while lines := [dumps(row) + b"\n" for row in islice(rows, ROWS_PER_GROUP)]:
+        handle.write(b"".join(lines))
+        longest = max(longest, *map(len, lines))
+    return longest

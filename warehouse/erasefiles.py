@@ -19,15 +19,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from genius_wh.durable import atomic_write, replace_durably
-from genius_wh.layout import SEGMENT_SUFFIX, DataLayout
+from genius_wh.layout import ERASE_JOURNAL, SEGMENT_SUFFIX, DataLayout
 from warehouse.exportfiles import read_manifest, write_parquet
 
-JOURNAL: Final = ".erase-journal.json"
+JOURNAL: Final = ERASE_JOURNAL
 #: Whether a spool line (its bytes and the object parsed from it, `{}` when torn) goes.
 LineTest = Callable[[bytes, dict[str, Any]], bool]
 
@@ -140,12 +137,20 @@ def rows_with_ids(path: Path, ids: set[str]) -> int:
     """Rows of one export file whose event_id is in `ids`."""
     if not ids or not path.exists():
         return 0
+    import pyarrow as pa  # noqa: PLC0415 - a start-up cost (76 MiB) only erasures need
+    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     column = pq.read_table(path, columns=["event_id"]).column("event_id")
     return int(pc.sum(pc.is_in(column, value_set=pa.array(sorted(ids)))).as_py() or 0)
 
 
 def rewrite_export(path: Path, ids: set[str]) -> int:
     """Rewrite an export file without the rows of `ids` (atomically); the rows left."""
+    import pyarrow as pa  # noqa: PLC0415 - a start-up cost (76 MiB) only erasures need
+    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     table = pq.read_table(path)
     keep = pc.invert(pc.is_in(table.column("event_id"), value_set=pa.array(sorted(ids))))
     return write_parquet(table.filter(keep), path)

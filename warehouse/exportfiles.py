@@ -11,15 +11,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from genius_wh.durable import DIR_MODE, FILE_MODE, atomic_file, atomic_write
 from genius_wh.layout import DataLayout
 from warehouse.errors import WarehouseError
+
+if TYPE_CHECKING:  # pyarrow is loaded by the exports only, not by every command importing this
+    import pyarrow as pa
 
 MANIFEST: Final = "_manifest.json"
 #: Modes of the exports when `export_group` shares them (else DIR_MODE and FILE_MODE).
@@ -75,6 +76,7 @@ def _made_folders(folder: Path) -> bool:
 def write_parquet(table: pa.Table, target: Path) -> int:
     """Write `table` to `target` atomically (temporary name, fsync, rename), private or, in
     shared exports, 0640; its rows."""
+    import pyarrow.parquet as pq  # noqa: PLC0415 - a start-up cost (76 MiB) only exports need
     mode = SHARED_FILE_MODE if _made_folders(target.parent) else FILE_MODE
     with atomic_file(target, mode) as handle:
         pq.write_table(table, handle, compression="zstd")

@@ -25,11 +25,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from genius_wh.archive import clear_staging
 from genius_wh.layout import DataLayout
@@ -62,6 +61,9 @@ from warehouse.loader import transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
 from warehouse.privacy import keyed_hash, mask_key
 from warehouse.summaries import mark_deleted
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger("genius_wh.warehouse.forget")
 
@@ -196,6 +198,8 @@ def scrub_erased(con: duckdb.DuckDBPyConnection, layout: DataLayout,
 
 
 def _id_table(ids: set[str]) -> pa.Table:
+    import pyarrow as pa  # noqa: PLC0415 - a start-up cost (76 MiB) only erasures need
+
     return pa.table({"event_id": pa.array(sorted(ids), type=pa.string())})
 
 

@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import duckdb
-import pyarrow as pa
 
 from genius_wh.chunkresult import ChunkResult
 from genius_wh.segments import SegmentSlice
@@ -33,8 +32,9 @@ from warehouse.evolve import (
     holds_rows,
     plan_columns,
 )
-from warehouse.schema import LOADED_TABLES, create_session_flat
+from warehouse.schema import BOOKKEEPING, LOADED_TABLES, create_session_flat
 from warehouse.sql import quote, quote_all
+from warehouse.staging import json_rows, staged
 from warehouse.summaries import mark_loaded
 
 #: Rows without an event time of their own are compared with those received up to this long
@@ -109,6 +109,7 @@ class ChunkLoad:
     def add(self, result: ChunkResult, slices: list[SegmentSlice]) -> None:
         """Insert a chunk's new rows, its bookkeeping and its spool positions."""
         con = self.con
+        result = staged(con, result)
         changes = plan_columns(current_value_types(con), result.recorddata_types)
         adds = [change for change in changes if change.is_add]
         if len(adds) > COLUMNS_PER_COMMIT and holds_rows(con):  # (an empty table: at once)
@@ -117,15 +118,9 @@ class ChunkLoad:
         if changes:
             apply_plan(con, changes)
             create_session_flat(con)
-        # an erased person never comes back (#13): their ids count as loaded
-        erased = con.execute(ERASED_IDS).to_arrow_table()
-        new_ids = []
+        con.execute("CREATE OR REPLACE TEMP TABLE chunk_new_ids (event_id VARCHAR)")
         for table in EVENT_TABLES:
-            ids = insert_new(con, table, result, self.loaded_at, erased)
-            self.rows[table] += len(ids)
-            new_ids.append(ids)
-        with_rows(con, "CREATE OR REPLACE TEMP TABLE chunk_new_ids AS SELECT event_id FROM rows",
-                  pa.concat_tables(new_ids))
+            self.rows[table] += insert_new(con, table, result, self.loaded_at)
         self.rows[SESSION_RECORDDATA] += _insert_recorddata(con, result)
         mark_loaded(con, result)  # the summarised days these rows change (views_summaries)
         record_fields(con, result)
@@ -168,41 +163,32 @@ def _files(result: ChunkResult, table: str) -> list[str]:
 #: table dropped inside the load transaction keeps its memory until the commit (a 1M-event
 #: transaction held 100 MiB per 50,000-event chunk that way).
 _CHUNK: Final = "read_parquet(?, union_by_name = true)"
-_NO_IDS: Final = pa.schema([("event_id", pa.string())])
-
-
-def with_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: pa.Table,
-              params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
-    """Run `sql`, in which the name `rows` is the Arrow table given.
-
-    DuckDB reads a variable of the calling frame by its name (a replacement scan): unlike a
-    registered view, which stays in the catalog with its data until the transaction ends
-    (6 MiB per 50,000 ids, measured), nothing of it outlives the statement.
-    """
-    return con.execute(sql, params)
 
 
 def insert_new(con: duckdb.DuckDBPyConnection, table: str, result: ChunkResult,
-               loaded_at: datetime, erased: pa.Table) -> pa.Table:
+               loaded_at: datetime) -> int:
     """Insert the chunk's rows of one event table whose event_id is not loaded yet (first
-    received wins) nor `erased`; returns their ids.
+    received wins) nor erased (#13: an erased person never comes back); add their ids to
+    temp.chunk_new_ids and return how many there were.
 
     The loaded ids a chunk may repeat (`_existing_ids`: the same event days, or a week of
     receipts) are streamed past a hash of the chunk's own ids (the build side of the SEMI
-    JOIN), so the memory follows the chunk, not the days it touches.
+    JOIN), so the memory follows the chunk, not the days it touches. A chunk's event_ids
+    are unique within it (the transform keeps the first), so the new ids of the chunk's
+    other tables select none of this table's rows.
     """
     files = _files(result, table)
     if not files:
-        return _NO_IDS.empty_table()
-    existing = " UNION ALL ".join([*_existing_ids(con, table, files, loaded_at),
-                                   "SELECT event_id FROM rows"])
-    new = with_rows(con, f"SELECT event_id FROM {_CHUNK} ANTI JOIN (SELECT DISTINCT "
-                    f"e.event_id FROM ({existing}) e SEMI JOIN {_CHUNK} c USING (event_id)) "
-                    "seen USING (event_id)", erased, [files, files]).to_arrow_table()
+        return 0
+    existing = " UNION ALL ".join([*_existing_ids(con, table, files, loaded_at), ERASED_IDS])
+    row = con.execute(
+        f"INSERT INTO temp.chunk_new_ids SELECT event_id FROM {_CHUNK} ANTI JOIN (SELECT "
+        f"DISTINCT e.event_id FROM ({existing}) e SEMI JOIN {_CHUNK} c USING (event_id)) "
+        "seen USING (event_id)", [files, files]).fetchone()
     names = quote_all([name for name, _ in EVENT_TABLES[table]])
-    with_rows(con, f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {_CHUNK} "
-              "SEMI JOIN rows USING (event_id)", new, [files])
-    return new
+    con.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {_CHUNK} "
+                "SEMI JOIN temp.chunk_new_ids USING (event_id)", [files])
+    return int(row[0]) if row else 0
 
 
 def _existing_ids(con: duckdb.DuckDBPyConnection, table: str, files: list[str],
@@ -263,20 +249,21 @@ def record_fields(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> None:
     as delete + insert of the chunk's fields: DuckLake has no ON CONFLICT."""
     if not result.fields:
         return
-    fields = pa.Table.from_pylist([{"field": f.field, "column_name": f.column_name,
-                                    "first_seen": f.first_seen, "last_seen": f.last_seen}
-                                   for f in result.fields])
-    merged = with_rows(
-        con, "SELECT c.field, c.column_name, "
-        "coalesce(CASE r.value_type WHEN 'NULL' THEN 'BOOLEAN' ELSE r.value_type END, "
-        "'BOOLEAN') AS column_type, least(c.first_seen, f.first_seen) AS first_seen, "
-        "greatest(c.last_seen, f.last_seen) AS last_seen FROM rows c "
-        "LEFT JOIN recorddata_fields f USING (field) "
-        "LEFT JOIN _recorddata_columns r ON r.column_name = c.column_name",
-        fields).to_arrow_table()
-    with_rows(con, "DELETE FROM recorddata_fields WHERE field IN (SELECT field FROM rows)",
-              merged)
-    with_rows(con, "INSERT INTO recorddata_fields SELECT * FROM rows", merged)
+    fields = [{"field": f.field, "column_name": f.column_name, "first_seen": f.first_seen,
+               "last_seen": f.last_seen} for f in result.fields]
+    with json_rows(fields, {"field": "VARCHAR", "column_name": "VARCHAR",
+                            "first_seen": "TIMESTAMPTZ", "last_seen": "TIMESTAMPTZ"}) as rows:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE chunk_fields AS SELECT c.field, c.column_name, "
+            "coalesce(CASE r.value_type WHEN 'NULL' THEN 'BOOLEAN' ELSE r.value_type END, "
+            "'BOOLEAN') AS column_type, least(c.first_seen, f.first_seen) AS first_seen, "
+            f"greatest(c.last_seen, f.last_seen) AS last_seen FROM {rows} c "
+            "LEFT JOIN recorddata_fields f USING (field) "
+            "LEFT JOIN _recorddata_columns r ON r.column_name = c.column_name")
+    con.execute("DELETE FROM recorddata_fields WHERE field IN "
+                "(SELECT field FROM temp.chunk_fields)")
+    con.execute("INSERT INTO recorddata_fields SELECT * FROM temp.chunk_fields")
+    con.execute("DROP TABLE temp.chunk_fields")
 
 
 def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
@@ -287,20 +274,26 @@ def _record_extras(con: duckdb.DuckDBPyConnection, result: ChunkResult,
                "chunk_id": result.chunk_id, "loaded_at": loaded_at} for i in result.issues]
     if issues:
         # a redelivery of an already loaded event does not record its issues again
-        with_rows(con, "INSERT INTO _load_issues SELECT * FROM rows "
-                  "SEMI JOIN temp.chunk_new_ids USING (event_id)", pa.Table.from_pylist(issues))
+        with json_rows(issues, _columns("_load_issues")) as rows:
+            con.execute(f"INSERT INTO _load_issues SELECT * FROM {rows} "
+                        "SEMI JOIN temp.chunk_new_ids USING (event_id)")
     unknown = [{"action": u.action, "field": u.field, "count": u.count,
                 "first_seen": u.first_seen, "last_seen": u.last_seen}
                for u in result.unknown_fields]
     if unknown:
-        with_rows(con, "INSERT INTO _unknown_fields SELECT * FROM rows",
-                  pa.Table.from_pylist(unknown))
+        with json_rows(unknown, _columns("_unknown_fields")) as rows:
+            con.execute(f"INSERT INTO _unknown_fields SELECT * FROM {rows}")
     quarantined = [{"segment": q.segment, "line": q.line, "reason": q.reason,
                     "path": str(q.path), "chunk_id": result.chunk_id, "loaded_at": loaded_at}
                    for q in result.quarantined]
     if quarantined:
-        with_rows(con, "INSERT INTO _quarantine SELECT * FROM rows",
-                  pa.Table.from_pylist(quarantined))
+        with json_rows(quarantined, _columns("_quarantine")) as rows:
+            con.execute(f"INSERT INTO _quarantine SELECT * FROM {rows}")
+
+
+def _columns(table: str) -> dict[str, str]:
+    """A bookkeeping table's columns and their types, from its DDL."""
+    return dict(part.split()[:2] for part in BOOKKEEPING[table].split(", "))
 
 
 def record_slices(con: duckdb.DuckDBPyConnection, result: ChunkResult,
