@@ -50,8 +50,11 @@ def staged(con: duckdb.DuckDBPyConnection, result: ChunkResult) -> ChunkResult:
 def _converted(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str],
                longest: int) -> Path:
     target = path.with_suffix(PARQUET)
+    if target.exists() and not path.exists():  # converted already (a load tried again)
+        return target
     con.execute(f"COPY (SELECT * FROM {_read_json(path, columns, longest)}) "
                 f"TO {_literal(str(target))} (FORMAT parquet, COMPRESSION uncompressed)")
+    path.unlink()  # a load tried again reads the Parquet; a chunk split is transformed again
     return target
 
 
