@@ -48,6 +48,7 @@ from orchestration.pipeline import (
     failure_line,
     load_stream,
     memory_limit,
+    one_line,
     transform_executor,
 )
 from warehouse.errors import BatchFailed, WarehouseBusy
@@ -55,6 +56,7 @@ from warehouse.forget import finish_erasure
 from warehouse.lakehouse import LakeConfig, detach, lake_config, open_lake
 from warehouse.loader import ledger_positions, transaction, tune_writer
 from warehouse.locks import batch_lock, writer_lock
+from warehouse.maintain import refresh_summaries
 from warehouse.schema import ensure_schema, view_options
 
 log = logging.getLogger(__name__)
@@ -119,7 +121,26 @@ def _run_open(settings: Settings, layout: DataLayout,
     remember_loaded(layout, live, positions, slices)
     _record_metrics(layout, tally, ok=True)
     apply_retention(layout, datetime.now(settings.tz).date(), settings.archive_retention_days)
+    summarise_dirty(con, settings)
     return tally.report()
+
+
+def summarise_dirty(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Summarise again, now, the days whose summaries late rows made dirty (and any day
+    settled since the last `maintain`), in a transaction of their own after the load's.
+
+    Until then the views compute a dirty day live as well as today: at 5M events
+    `v_ofcom_compliance` 1.05 s and `v_agent_daily` 1.11 s with one dirty day, against
+    0.6-0.8 s. Late rows are rare (a replay, a receiver back from an outage), so most
+    batches only look. A failure leaves the days to the next `maintain`, the views exact."""
+    row = con.execute("SELECT count(*) FROM _summary_dirty").fetchone()
+    if not row or not row[0]:
+        return
+    try:
+        refresh_summaries(con, settings)
+    except duckdb.Error as exc:
+        log.warning("the days late rows changed are summarised at the next maintain (%s)",
+                    one_line(exc))
 
 
 def create_embedded(config: LakeConfig, settings: Settings) -> None:
