@@ -123,18 +123,25 @@ def test_views_equal_their_full_history_across_batches_and_maintain(
     assert_views_equal_live(settings.data_dir)
 
 
-def test_late_events_for_a_summarised_day_are_counted_from_their_batch_on(
-        settings: Settings, bodies: list[dict[str, Any]],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # the marks alone, committed with the rows, keep the views right: the batch's own
-    # re-summarising of the dirty days (summarise_dirty) is left out here
-    monkeypatch.setattr(batch, "summarise_dirty", lambda con, settings: None)
+def _load_late(settings: Settings, bodies: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Load the events on time, `maintain`, then the late ones (a summarised day's) in a
+    batch of their own; the summaries' rows of that day from before the late batch."""
     late = [body for n, body in enumerate(bodies) if _is_late(body, n)]
     _load(settings, [body for n, body in enumerate(bodies) if not _is_late(body, n)])
     maintain(settings)
     stale = {name: query(settings.data_dir, f"SELECT * FROM _sum_{name} "
                          "WHERE local_day = ? ORDER BY ALL", [LATE_DAY]) for name in SUMMARISED}
     _load(settings, late)
+    return stale
+
+
+def test_late_events_for_a_summarised_day_are_counted_from_their_batch_on(
+        settings: Settings, bodies: list[dict[str, Any]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the marks alone, committed with the rows, keep the views right: the batch's own
+    # re-summarising of the dirty days (summarise_dirty) is left out here
+    monkeypatch.setattr(batch, "summarise_dirty", lambda con, settings: None)
+    stale = _load_late(settings, bodies)
     assert query(settings.data_dir, "SELECT count(*) FROM _summary_dirty")[0][0] > 0
     assert_views_equal_live(settings.data_dir)
     for name in SUMMARISED:  # the summary alone would be wrong for that day
@@ -147,12 +154,7 @@ def test_late_events_for_a_summarised_day_are_counted_from_their_batch_on(
 
 def test_the_batch_that_loads_late_events_summarises_their_day_again(
         settings: Settings, bodies: list[dict[str, Any]]) -> None:
-    late = [body for n, body in enumerate(bodies) if _is_late(body, n)]
-    _load(settings, [body for n, body in enumerate(bodies) if not _is_late(body, n)])
-    maintain(settings)
-    stale = {name: query(settings.data_dir, f"SELECT * FROM _sum_{name} "
-                         "WHERE local_day = ? ORDER BY ALL", [LATE_DAY]) for name in SUMMARISED}
-    _load(settings, late)
+    stale = _load_late(settings, bodies)
     # no day is left to be computed live until the next maintain
     assert query(settings.data_dir, "SELECT count(*) FROM _summary_dirty") == [(0,)]
     for name in SUMMARISED:
