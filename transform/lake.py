@@ -27,13 +27,11 @@ _CELLS_PER_BATCH: Final = 2_000_000
 #: Rows of a fixed-column table kept before they are written out: bounds the rows a chunk
 #: holds in memory.
 ROWS_PER_GROUP = 5_000
-#: Suffix of a staging file.
-SUFFIX: Final = STAGING_SUFFIX
 
 
 def lake_path(lake_dir: Path, table: str, day: date, chunk_id: str) -> Path:
     """Where a chunk's rows of one table and date live."""
-    return lake_dir / table / f"date={day.isoformat()}" / f"{chunk_id}{SUFFIX}"
+    return lake_dir / table / f"date={day.isoformat()}" / f"{chunk_id}{STAGING_SUFFIX}"
 
 
 class RowsWriter:

@@ -30,6 +30,7 @@ import psycopg
 from genius_wh.layout import DataLayout
 from genius_wh.settings import Settings
 from warehouse.errors import WarehouseError
+from warehouse.sql import literal
 
 #: The name the warehouse is attached under in every connection.
 ALIAS: Final = "wh"
@@ -114,7 +115,7 @@ def attach_sql(config: LakeConfig, *, read_only: bool, as_of: datetime | None = 
     otherwise go on reading, writing and deleting files in the old place (its files are
     kept relative to the data path).
     """
-    options = [f"DATA_PATH {_literal(config.data_path)}"]
+    options = [f"DATA_PATH {literal(config.data_path)}"]
     if not create:
         options.append("OVERRIDE_DATA_PATH true")
     if not read_only:
@@ -124,9 +125,9 @@ def attach_sql(config: LakeConfig, *, read_only: bool, as_of: datetime | None = 
     if read_only:
         options.append("READ_ONLY")
     if as_of is not None:
-        options.append(f"SNAPSHOT_TIME {_literal(as_of.isoformat())}")
+        options.append(f"SNAPSHOT_TIME {literal(as_of.isoformat())}")
     kind = "postgres:" + config.postgres_dsn if config.shared else config.catalog
-    return f"ATTACH {_literal('ducklake:' + kind)} AS {ALIAS} ({', '.join(options)})"
+    return f"ATTACH {literal('ducklake:' + kind)} AS {ALIAS} ({', '.join(options)})"
 
 
 def _spill_to(con: duckdb.DuckDBPyConnection, folder: str) -> None:
@@ -134,11 +135,7 @@ def _spill_to(con: duckdb.DuckDBPyConnection, folder: str) -> None:
     has spilled, DuckDB refuses any SET temp_directory, even to the same folder."""
     row = con.execute("SELECT current_setting('temp_directory')").fetchone()
     if row is None or Path(str(row[0])) != Path(folder):
-        con.execute(f"SET temp_directory = {_literal(folder)}")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+        con.execute(f"SET temp_directory = {literal(folder)}")
 
 
 def s3_secret_sql() -> str | None:
@@ -146,20 +143,20 @@ def s3_secret_sql() -> str | None:
     key = os.environ.get("AWS_ACCESS_KEY_ID")
     if not key:
         return None
-    parts = [f"KEY_ID {_literal(key)}",
-             f"SECRET {_literal(os.environ.get('AWS_SECRET_ACCESS_KEY', ''))}",
-             f"REGION {_literal(os.environ.get('AWS_REGION', 'us-east-1'))}"]
+    parts = [f"KEY_ID {literal(key)}",
+             f"SECRET {literal(os.environ.get('AWS_SECRET_ACCESS_KEY', ''))}",
+             f"REGION {literal(os.environ.get('AWS_REGION', 'us-east-1'))}"]
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         url = urlparse(endpoint)
-        parts += [f"ENDPOINT {_literal(url.netloc or url.path)}", "URL_STYLE 'path'",
+        parts += [f"ENDPOINT {literal(url.netloc or url.path)}", "URL_STYLE 'path'",
                   f"USE_SSL {'true' if url.scheme == 'https' else 'false'}"]
     return f"CREATE OR REPLACE SECRET genius_wh_s3 (TYPE s3, {', '.join(parts)})"
 
 
 def setup_statements(config: LakeConfig) -> list[str]:
     """Everything a bare DuckDB connection runs before ATTACH."""
-    statements = [f"LOAD {_literal(str(extension_path(name)))}" for name in extensions(config)]
+    statements = [f"LOAD {literal(str(extension_path(name)))}" for name in extensions(config)]
     secret = s3_secret_sql() if config.on_s3 else None
     return statements + ([secret] if secret else [])
 

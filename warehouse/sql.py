@@ -1,4 +1,5 @@
-"""The one identifier-quoting helper: every table and column name in SQL goes through it."""
+"""The one quoting helpers: every table and column name, and every string literal built into
+SQL text, goes through them."""
 
 from __future__ import annotations
 
@@ -11,3 +12,8 @@ def quote(name: str) -> str:
 def quote_all(names: list[str] | tuple[str, ...]) -> str:
     """Comma-separated quoted identifiers."""
     return ", ".join(quote(name) for name in names)
+
+
+def literal(text: str) -> str:
+    """A SQL string literal, inner quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from warehouse import views_agents, views_calls, views_ofcom, views_reports, views_summaries
+from warehouse.sql import literal
 from warehouse.views_summaries import Summary
 
 DEFAULT_TZ: Final = "Europe/London"
@@ -87,7 +88,7 @@ class FigureSettings:
 def tz_literal(tz: str) -> str:
     """A validated time-zone name as a SQL string literal."""
     ZoneInfo(tz)  # raises for an unknown zone
-    return "'" + tz.replace("'", "''") + "'"
+    return literal(tz)
 
 
 def summaries(figures: FigureSettings | None = None) -> dict[str, Summary]:
