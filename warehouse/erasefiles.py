@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
@@ -24,7 +24,6 @@ from genius_wh.durable import atomic_write, replace_durably
 from genius_wh.layout import ERASE_JOURNAL, SEGMENT_SUFFIX, DataLayout
 from warehouse.exportfiles import read_manifest, write_parquet
 
-JOURNAL: Final = ERASE_JOURNAL
 #: Whether a spool line (its bytes and the object parsed from it, `{}` when torn) goes.
 LineTest = Callable[[bytes, dict[str, Any]], bool]
 
@@ -90,13 +89,13 @@ def stage_edits(layout: DataLayout, edits: list[SegmentEdit], erasure_id: str) -
     for edit in edits:
         atomic_write(_temporary(edit.path), edit.kept)
     entries = [{"path": str(edit.path), "size": len(edit.kept)} for edit in edits]
-    atomic_write(layout.root / JOURNAL, orjson.dumps({"erasure": erasure_id,
+    atomic_write(layout.root / ERASE_JOURNAL, orjson.dumps({"erasure": erasure_id,
                                                       "segments": entries}))
 
 
 def finish_edits(layout: DataLayout, committed: Callable[[str], bool]) -> int:
     """Put staged segments in place if their erasure committed, else drop them; how many."""
-    journal = layout.root / JOURNAL
+    journal = layout.root / ERASE_JOURNAL
     try:
         document = orjson.loads(journal.read_bytes())
     except FileNotFoundError:

@@ -31,12 +31,11 @@ import duckdb
 import orjson
 
 from genius_wh.archive import clear_staging
-from genius_wh.layout import DataLayout
+from genius_wh.layout import ERASE_JOURNAL, DataLayout
 from genius_wh.segments import list_open
 from genius_wh.settings import Settings
 from genius_wh.tables import EVENT_TABLES, SESSION_RECORDDATA
 from warehouse.erasefiles import (
-    JOURNAL,
     SegmentEdit,
     export_files,
     finish_edits,
@@ -162,7 +161,7 @@ def finish_erasure(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> int:
     """Recovery first: put in place (or drop) the segments an erasure killed between its
     commit and its renames had staged; how many were put in place. A batch calls it before
     reading the spool (the ledger's offsets already follow the rewritten segments)."""
-    if not (layout.root / JOURNAL).exists():
+    if not (layout.root / ERASE_JOURNAL).exists():
         return 0
     return finish_edits(layout, lambda erasure: _committed(con, erasure))
 
